@@ -1,0 +1,8 @@
+//! specgate: a conformance test harness and OpenAPI spec validator.
+//!
+//! The library holds everything but the process edges: `main.rs` parses the command line,
+//! calls into here, prints and exits. Nothing in the library prints or exits (the lints below
+//! enforce it); reporters write to an `impl Write` they are given.
+#![deny(clippy::print_stdout, clippy::print_stderr, clippy::exit)]
+
+pub mod server;
