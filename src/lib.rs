@@ -5,4 +5,18 @@
 //! enforce it); reporters write to an `impl Write` they are given.
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::exit)]
 
+pub mod auth;
+pub mod checks;
+pub mod cli;
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod exit;
+pub mod generate;
+pub mod harness;
+pub mod plan;
+pub mod redact;
+pub mod report;
+pub mod runner;
 pub mod server;
+pub mod spec;

@@ -1,1 +1,129 @@
-fn main() {}
+//! The `specgate` binary: parse the command line, run the command, print, exit. The only
+//! place that touches the process.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use specgate::cli::{Cli, Command, RunArgs, ServeArgs};
+use specgate::config::RunConfig;
+use specgate::error::Error;
+use specgate::report::{terminal, Restore};
+use specgate::{checks, exit, harness, server};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            // clap: 0 for --help and --version, 2 for usage errors.
+            return ExitCode::from(if error.use_stderr() { exit::ERROR } else { 0 });
+        }
+    };
+    let result = match cli.command {
+        Command::Run(args) => run(args),
+        Command::Serve(args) => serve(args),
+        Command::Checks => {
+            for check in checks::CATALOGUE {
+                println!("{:<26}{}", check.id, check.description);
+            }
+            Ok(exit::CONFORMANT)
+        }
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("specgate: error: {error}");
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| Error::Usage(format!("cannot start the async runtime: {error}")))
+}
+
+fn run(args: RunArgs) -> Result<u8, Error> {
+    let random_seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_nanos() as u64 ^ u64::from(std::process::id()))
+        .unwrap_or(0);
+    let junit_path = args.junit.clone();
+    let config = RunConfig::from_args(args, random_seed)?;
+    let finished = runtime()?.block_on(harness::run(&config))?;
+    let outcome = &finished.outcome;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let _ = terminal::write(outcome, &finished.secrets, &mut out);
+    let _ = writeln!(out, "junit    {}", junit_path.display());
+    let _ = out.flush();
+    if let Restore::Failed(reason) = &outcome.restore {
+        return Err(Error::Restore {
+            user_id: "under test".into(),
+            reason: reason.clone(),
+        });
+    }
+    Ok(if outcome.conformant() {
+        exit::CONFORMANT
+    } else {
+        exit::NOT_CONFORMANT
+    })
+}
+
+fn serve(args: ServeArgs) -> Result<u8, Error> {
+    let mut config = server::ServerConfig::standard();
+    if !args.users.is_empty() {
+        let mut users = Vec::new();
+        for user in &args.users {
+            let Some((id, password)) = user
+                .split_once(':')
+                .filter(|(id, pw)| !id.is_empty() && !pw.is_empty())
+            else {
+                return Err(Error::Usage(format!("--user {user}: expected ID:PASSWORD")));
+            };
+            users.push(server::User {
+                id: id.to_string(),
+                password: password.to_string(),
+            });
+        }
+        config.fixture = server::Fixture::with_users(users);
+    }
+    config.faults = args.faults.iter().copied().collect();
+    let fixture = config.fixture.clone();
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let running = server::spawn(args.addr, config)
+            .await
+            .map_err(|error| Error::Serve {
+                addr: args.addr.to_string(),
+                reason: error.to_string().to_lowercase(),
+            })?;
+        println!(
+            "specgate reference server listening on http://{}",
+            running.addr
+        );
+        println!("TEST-ONLY credentials (never use them anywhere else):");
+        for user in &fixture.users {
+            println!("  user {:<10} password {}", user.id, user.password);
+        }
+        for token in &fixture.tokens {
+            println!(
+                "  token of {:<8} scope {:<12} {}",
+                token.user_id,
+                token.scopes.join(","),
+                token.value
+            );
+        }
+        if !args.faults.is_empty() {
+            println!("faults switched on: {:?}", args.faults);
+        }
+        let _ = std::io::stdout().flush();
+        let _ = tokio::signal::ctrl_c().await;
+        running.shutdown().await;
+        Ok(exit::CONFORMANT)
+    })
+}

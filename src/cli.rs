@@ -1,0 +1,98 @@
+//! The command line. The doc comments here are the `--help` text.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::server::Fault;
+
+/// specgate: a conformance test harness for OpenAPI operations.
+///
+/// Exit codes: 0 conformant, 1 not conformant (a check failed), 2 error (bad flag, unreadable
+/// or unusable spec, unreachable target, report not written, test account not restored).
+#[derive(Debug, Parser)]
+#[command(name = "specgate", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Test a target against the spec (without --target: the embedded reference server).
+    Run(RunArgs),
+    /// Serve the reference implementation of the PrivX password operation (test-only tokens).
+    Serve(ServeArgs),
+    /// List the checks a run applies.
+    Checks,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// OpenAPI 3.0 document (YAML or JSON). Default: the shipped PrivX spec, built in.
+    #[arg(long, value_name = "PATH")]
+    pub spec: Option<PathBuf>,
+
+    /// Base URL of the server to test. Without it, specgate starts its embedded reference
+    /// server on a free loopback port and tests that.
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+
+    /// A bearer token holding one scope (repeatable). Also read from SPECGATE_TOKEN_<SCOPE>.
+    #[arg(long = "token", value_name = "SCOPE=TOKEN")]
+    pub tokens: Vec<String>,
+
+    /// The test account whose password the run changes (and restores).
+    #[arg(long, value_name = "ID")]
+    pub user_id: Option<String>,
+
+    /// The test account's current password. Prefer the environment variable: a flag is
+    /// visible to other users of the machine.
+    #[arg(
+        long,
+        env = "SPECGATE_PASSWORD",
+        hide_env_values = true,
+        value_name = "PASSWORD"
+    )]
+    pub password: Option<String>,
+
+    /// Another existing user: the run checks that the test account's token cannot change
+    /// that user's password.
+    #[arg(long, value_name = "ID")]
+    pub other_user_id: Option<String>,
+
+    /// Seed for generated requests; the same seed and spec send the same requests.
+    /// Default: a random seed, printed in the summary.
+    #[arg(long)]
+    pub seed: Option<u64>,
+
+    /// Valid requests generated per operation for each credential the operation accepts.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub cases: usize,
+
+    /// Seconds to wait for each answer.
+    #[arg(long, default_value = "10", value_name = "SECONDS")]
+    pub timeout: String,
+
+    /// Where to write the JUnit XML report.
+    #[arg(long, default_value = "target/specgate/junit.xml", value_name = "PATH")]
+    pub junit: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (the address bound is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+
+    /// A user of the store, replacing the two seeded ones (repeatable). The first user gets
+    /// one token per scope; every other user a `user` token.
+    #[arg(long = "user", value_name = "ID:PASSWORD")]
+    pub users: Vec<String>,
+
+    /// Switch on one deviation from the contract (repeatable), to see what a failing run
+    /// looks like.
+    #[arg(long = "fault", value_enum, value_name = "NAME")]
+    pub faults: Vec<Fault>,
+}

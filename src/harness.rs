@@ -1,0 +1,177 @@
+//! One `specgate run`, wired end to end: load the spec, start the embedded server when no
+//! target is given, run the plan, write the JUnit report. Printing is left to the caller.
+
+use std::path::Path;
+
+use crate::auth::{token_variable, Tokens};
+use crate::client::Client;
+use crate::config::{self, RunConfig, Target};
+use crate::error::{Error, Result};
+use crate::plan::Budget;
+use crate::redact::Secrets;
+use crate::report::{junit, Outcome};
+use crate::runner::{self, Account, Settings};
+use crate::server::{self, ServerConfig};
+use crate::spec;
+
+/// Valid requests sent under each credential the operation must refuse: a few are enough to
+/// show the refusal, and each one costs a state probe.
+const REJECTED_CASES: usize = 3;
+
+/// A finished run: its outcome and the secrets every printed word must be scrubbed of.
+pub struct Finished {
+    pub outcome: Outcome,
+    pub secrets: Secrets,
+}
+
+pub async fn run(config: &RunConfig) -> Result<Finished> {
+    let spec = spec::load(config.spec.as_deref())?;
+    let budget = Budget {
+        cases: config.cases,
+        rejected_cases: REJECTED_CASES.min(config.cases),
+    };
+    let mut secrets = Secrets::default();
+    // The embedded server lives as long as this function: the run ends before it does.
+    let mut embedded = None;
+    let settings = match &config.target {
+        Target::Embedded => {
+            let server_config = ServerConfig::standard();
+            let fixture = server_config.fixture.clone();
+            let running = server::spawn(([127, 0, 0, 1], 0).into(), server_config)
+                .await
+                .map_err(|error| Error::Serve {
+                    addr: "127.0.0.1:0".into(),
+                    reason: error.to_string(),
+                })?;
+            let [user, other, ..] = fixture.users.as_slice() else {
+                return Err(Error::Serve {
+                    addr: running.addr.to_string(),
+                    reason: "the reference fixture needs two users".into(),
+                });
+            };
+            let mut tokens = Tokens::default();
+            for token in fixture.tokens.iter().filter(|t| t.user_id == user.id) {
+                if let [scope] = token.scopes.as_slice() {
+                    tokens.insert(scope, &token.value);
+                }
+            }
+            let url = format!("http://{}", running.addr);
+            let settings = Settings {
+                base_url: url.parse().map_err(|_| Error::Serve {
+                    addr: url.clone(),
+                    reason: "not a URL".into(),
+                })?,
+                target_label: url,
+                embedded: true,
+                tokens,
+                unknown_token: unknown_token(config.seed),
+                account: Account {
+                    user_id: user.id.clone(),
+                    password: user.password.clone(),
+                    other_user_id: Some(other.id.clone()),
+                },
+                seed: config.seed,
+                budget,
+            };
+            embedded = Some(running);
+            settings
+        }
+        Target::Remote {
+            url,
+            user_id,
+            password,
+            other_user_id,
+            tokens,
+        } => {
+            let tokens = config::tokens(&spec, tokens, |name| std::env::var(name).ok())?;
+            Settings {
+                base_url: url.clone(),
+                target_label: url.to_string(),
+                embedded: false,
+                tokens,
+                unknown_token: unknown_token(config.seed),
+                account: Account {
+                    user_id: user_id.clone(),
+                    password: password.clone(),
+                    other_user_id: other_user_id.clone(),
+                },
+                seed: config.seed,
+                budget,
+            }
+        }
+    };
+    for (scope, token) in settings.tokens.iter() {
+        secrets.add(token, &token_variable(scope));
+    }
+    secrets.add(&settings.account.password, "SPECGATE_PASSWORD");
+    require_accepting_token(&spec, &settings)?;
+
+    let loopback = settings.base_url.host_str().is_some_and(|host| {
+        host == "localhost"
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+            || host == "[::1]"
+    });
+    let client = Client::new(config.timeout, loopback).map_err(|reason| Error::Target {
+        url: settings.target_label.clone(),
+        reason,
+    })?;
+    let outcome = runner::run(&spec, &settings, &client).await?;
+    if let Some(running) = embedded {
+        running.shutdown().await;
+    }
+    write_junit(&config.junit, &outcome, &secrets)?;
+    Ok(Finished { outcome, secrets })
+}
+
+/// A token no server issued: fixed per seed, and not a secret.
+fn unknown_token(seed: u64) -> String {
+    format!("specgate-unknown-token-{seed:016x}")
+}
+
+/// Valid requests need a token the operations accept; without one the run could prove little.
+fn require_accepting_token(spec: &spec::Spec, settings: &Settings) -> Result<()> {
+    let scheme = spec
+        .security_schemes
+        .iter()
+        .find(|scheme| !scheme.scopes.is_empty());
+    for operation in &spec.operations {
+        if operation.security.is_empty() {
+            continue;
+        }
+        let accepted = settings.tokens.iter().any(|(scope, _)| {
+            crate::plan::accepts(
+                operation,
+                scheme.map(|s| s.name.as_str()),
+                &crate::auth::Credential::Scope(scope.to_string()),
+            )
+        });
+        if !accepted {
+            let needed = scheme
+                .map(|scheme| operation.required_scopes(&scheme.name))
+                .unwrap_or_default();
+            let example = needed.first().map_or("SCOPE", String::as_str);
+            return Err(Error::Usage(format!(
+                "no token for scope {} that {} requires: pass --token {example}=TOKEN or set {}",
+                needed.join(" + "),
+                operation.id,
+                token_variable(example)
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn write_junit(path: &Path, outcome: &Outcome, secrets: &Secrets) -> Result<()> {
+    let error = |reason: String| Error::Write {
+        path: path.display().to_string(),
+        reason,
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| error(e.to_string().to_lowercase()))?;
+    }
+    let file = std::fs::File::create(path).map_err(|e| error(e.to_string().to_lowercase()))?;
+    junit::write(outcome, secrets, std::io::BufWriter::new(file))
+        .map_err(|e| error(e.to_string().to_lowercase()))
+}

@@ -1,0 +1,136 @@
+//! The JUnit XML report, written with `junit-report`.
+//!
+//! One `<testsuite>` per check, named `specgate.<check>`; one `<testcase>` per exchange the
+//! check applied to, named `<case id> <operation> [<credential>] <label>`. A failure's message
+//! is the finding; its text holds the request, the response and a curl reproduction. A check
+//! that applied to nothing gets one skipped test case saying it was not exercised.
+
+use std::io::Write;
+
+use junit_report::{Duration, ReportBuilder, TestCaseBuilder, TestSuiteBuilder};
+
+use super::{curl, Outcome, Record};
+use crate::checks::{self, Verdict};
+use crate::client::Exchange;
+use crate::redact::Secrets;
+
+/// How much of a response body a failure shows.
+const BODY_EXCERPT: usize = 2048;
+
+pub fn write(outcome: &Outcome, secrets: &Secrets, sink: impl Write) -> std::io::Result<()> {
+    let mut report = ReportBuilder::new();
+    for check in checks::CATALOGUE {
+        let mut suite = TestSuiteBuilder::new(&format!("specgate.{}", check.id));
+        let classname = format!("specgate.{}", check.id);
+        let mut exercised = false;
+        for record in &outcome.records {
+            for (id, verdict) in &record.verdicts {
+                if *id != check.id {
+                    continue;
+                }
+                exercised = true;
+                let name = secrets.scrub(&test_name(record));
+                let time = Duration::seconds_f64(record.exchange.elapsed.as_secs_f64());
+                let mut case = match verdict {
+                    Verdict::Fail(finding) => {
+                        let mut case = TestCaseBuilder::failure(
+                            &name,
+                            time,
+                            check.id,
+                            &secrets.scrub(&finding.message),
+                        );
+                        case.set_trace(&details(record, check.id, secrets));
+                        case
+                    }
+                    Verdict::Pass | Verdict::Skip => TestCaseBuilder::success(&name, time),
+                };
+                case.set_classname(&classname);
+                suite.add_testcase(case.build());
+            }
+        }
+        if !exercised {
+            let mut case = TestCaseBuilder::skipped_with_cause(
+                &format!("{}: not exercised", check.id),
+                "not-exercised",
+                "no exchange of this run was one this check applies to",
+            );
+            case.set_classname(&classname);
+            suite.add_testcase(case.build());
+        }
+        report.add_testsuite(suite.build());
+    }
+    report
+        .build()
+        .write_xml(sink)
+        .map_err(|error| std::io::Error::other(error.to_string()))
+}
+
+pub fn test_name(record: &Record) -> String {
+    format!(
+        "{} {} [{}] {}",
+        record.id, record.operation, record.credential, record.label
+    )
+}
+
+/// The failure's text: what was sent, what came back, how to send it again.
+fn details(record: &Record, check: &str, secrets: &Secrets) -> String {
+    let mut text = secrets.scrub(&format!("check: {check}\ncase: {}\n", test_name(record)));
+    text.push_str(&exchange_text(&record.exchange, secrets));
+    text.push_str(&format!(
+        "reproduce: {}\n",
+        curl::command(&record.exchange.request, secrets)
+    ));
+    text
+}
+
+/// The request and response as text, secrets replaced. Each piece is scrubbed before it is
+/// escaped for display, so that escaping cannot hide a secret from the scrubber.
+pub fn exchange_text(exchange: &Exchange, secrets: &Secrets) -> String {
+    let request = &exchange.request;
+    let line = |text: String| secrets.scrub(&text) + "\n";
+    let mut text = line(format!("request: {} {}", request.method, request.url));
+    for (name, value) in &request.headers {
+        text.push_str(&line(format!("  {name}: {value}")));
+    }
+    if !request.body.is_empty() {
+        text.push_str(&format!("  body: {}\n", excerpt(&request.body, secrets)));
+    }
+    match &exchange.response {
+        Ok(response) => {
+            text.push_str(&format!("response: {}\n", response.status));
+            for (name, value) in &response.headers {
+                text.push_str(&line(format!("  {name}: {value}")));
+            }
+            if !response.body.is_empty() {
+                text.push_str(&format!("  body: {}\n", excerpt(&response.body, secrets)));
+            }
+        }
+        Err(error) => text.push_str(&format!("response: none ({error})\n")),
+    }
+    text.push_str(&format!(
+        "elapsed: {:.3} s\n",
+        exchange.elapsed.as_secs_f64()
+    ));
+    text
+}
+
+/// The start of a body, secrets replaced, control characters escaped. Scrubbing sees the
+/// whole body so that a secret across the cut is still found.
+fn excerpt(bytes: &[u8], secrets: &Secrets) -> String {
+    let scrubbed = secrets.scrub(&String::from_utf8_lossy(bytes));
+    let mut text: String = scrubbed
+        .chars()
+        .take(BODY_EXCERPT)
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect();
+    if scrubbed.chars().count() > BODY_EXCERPT {
+        text.push_str(&format!(" … ({} bytes in all)", bytes.len()));
+    }
+    text
+}

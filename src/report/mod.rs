@@ -1,0 +1,132 @@
+//! The outcome of a run, and the writers that render it.
+//!
+//! `Outcome` is plain data: the runner fills it, the writers only read it once the run is
+//! over. Every writer takes the run's `Secrets` and passes all text through them.
+
+pub mod curl;
+pub mod junit;
+pub mod terminal;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::auth::Credential;
+use crate::checks::{self, Verdict};
+use crate::client::Exchange;
+
+/// Everything a run found.
+#[derive(Debug)]
+pub struct Outcome {
+    pub spec_source: String,
+    /// The target URL, and whether it is the embedded reference server.
+    pub target: String,
+    pub embedded: bool,
+    pub seed: u64,
+    pub records: Vec<Record>,
+    pub matrix: Vec<MatrixRow>,
+    /// Why the run stopped before its plan was done, if it did.
+    pub aborted: Option<String>,
+    pub restore: Restore,
+    pub elapsed: Duration,
+}
+
+/// One exchange and the verdicts of the checks that applied to it.
+#[derive(Debug)]
+pub struct Record {
+    /// `c0001`, or `c0001.2` for the second probe after case `c0001`.
+    pub id: String,
+    pub operation: String,
+    pub credential: Credential,
+    pub label: String,
+    pub exchange: Exchange,
+    /// Checks that applied, with their verdicts (never `Skip`).
+    pub verdicts: Vec<(&'static str, Verdict)>,
+    /// A valid request refused by the server's own policy (counted apart in reports).
+    pub policy_refusal: bool,
+}
+
+/// One row of the scope matrix: a credential, what the spec expects, and what came back to
+/// its valid requests.
+#[derive(Debug)]
+pub struct MatrixRow {
+    pub operation: String,
+    pub credential: Credential,
+    /// What the spec's security requirement says of this credential.
+    pub expected: Expected,
+    /// Statuses (or `timeout`) of the valid requests sent with it, and how many of each.
+    pub observed: BTreeMap<String, usize>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expected {
+    Accepted,
+    Refused,
+    /// No token was configured for this scope: nothing was sent.
+    NoToken,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Restore {
+    /// The run did not change any password.
+    NotNeeded,
+    Restored,
+    Failed(String),
+}
+
+/// Passed and failed counts of one check.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub passed: usize,
+    pub failed: usize,
+}
+
+impl Outcome {
+    /// Per check, in catalogue order: how many exchanges passed and failed it. A check with
+    /// neither was not exercised.
+    pub fn tally(&self) -> Vec<(&'static str, Tally)> {
+        checks::CATALOGUE
+            .iter()
+            .map(|check| {
+                let mut tally = Tally::default();
+                for (id, verdict) in self.records.iter().flat_map(|record| &record.verdicts) {
+                    if *id == check.id {
+                        match verdict {
+                            Verdict::Pass => tally.passed += 1,
+                            Verdict::Fail(_) => tally.failed += 1,
+                            Verdict::Skip => {}
+                        }
+                    }
+                }
+                (check.id, tally)
+            })
+            .collect()
+    }
+
+    pub fn failures(&self) -> impl Iterator<Item = (&Record, &'static str, &checks::Finding)> {
+        self.records.iter().flat_map(|record| {
+            record
+                .verdicts
+                .iter()
+                .filter_map(move |(id, verdict)| match verdict {
+                    Verdict::Fail(finding) => Some((record, *id, finding)),
+                    _ => None,
+                })
+        })
+    }
+
+    pub fn failure_count(&self) -> usize {
+        self.failures().count()
+    }
+
+    pub fn policy_refusals(&self) -> usize {
+        self.records
+            .iter()
+            .filter(|record| record.policy_refusal)
+            .count()
+    }
+
+    /// Conformant: no check failed and the plan ran to its end.
+    pub fn conformant(&self) -> bool {
+        self.failure_count() == 0 && self.aborted.is_none()
+    }
+}

@@ -1,0 +1,132 @@
+//! The terminal summary: failures, a table of checks, the scope matrix, the verdict.
+
+use std::io::Write;
+
+use super::{curl, junit, Expected, Outcome, Restore};
+use crate::redact::Secrets;
+
+/// Failures printed in full; the rest are counted (the JUnit report has them all).
+const MAX_FAILURES_SHOWN: usize = 20;
+
+pub fn write(outcome: &Outcome, secrets: &Secrets, mut out: impl Write) -> std::io::Result<()> {
+    let text = render(outcome, secrets);
+    out.write_all(secrets.scrub(&text).as_bytes())
+}
+
+fn render(outcome: &Outcome, secrets: &Secrets) -> String {
+    let mut text = String::new();
+    let mut line = |s: String| {
+        text.push_str(&s);
+        text.push('\n');
+    };
+    line(format!("specgate {}", env!("CARGO_PKG_VERSION")));
+    line(format!("spec     {}", outcome.spec_source));
+    line(format!(
+        "target   {}{}",
+        outcome.target,
+        if outcome.embedded {
+            " (embedded reference server)"
+        } else {
+            ""
+        }
+    ));
+    line(format!("seed     {}", outcome.seed));
+    line(String::new());
+
+    let failures: Vec<_> = outcome.failures().collect();
+    for (record, check, finding) in failures.iter().take(MAX_FAILURES_SHOWN) {
+        line(format!("FAIL {check}  {}", junit::test_name(record)));
+        line(format!("     {}", finding.message));
+        line(format!(
+            "     {}",
+            curl::command(&record.exchange.request, secrets)
+        ));
+    }
+    if failures.len() > MAX_FAILURES_SHOWN {
+        line(format!(
+            "… and {} more failures (all of them are in the JUnit report)",
+            failures.len() - MAX_FAILURES_SHOWN
+        ));
+    }
+    if !failures.is_empty() {
+        line(String::new());
+    }
+
+    line(format!("{:<26}{:>8}{:>8}", "check", "passed", "failed"));
+    for (check, tally) in outcome.tally() {
+        if tally.passed + tally.failed == 0 {
+            line(format!("{check:<26}{:>8}{:>8}  not exercised", "-", "-"));
+        } else {
+            line(format!("{check:<26}{:>8}{:>8}", tally.passed, tally.failed));
+        }
+    }
+    line(String::new());
+
+    let mut operation = "";
+    for row in &outcome.matrix {
+        if row.operation != operation {
+            operation = &row.operation;
+            line(format!("scope matrix: {operation}"));
+            line(format!("{:<16}{:<11}observed", "credential", "expected"));
+        }
+        let expected = match row.expected {
+            Expected::Accepted => "accepted",
+            Expected::Refused => "refused",
+            Expected::NoToken => "no token",
+        };
+        let observed = if row.observed.is_empty() {
+            "-".to_string()
+        } else {
+            row.observed
+                .iter()
+                .map(|(status, count)| format!("{status} ×{count}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        line(format!(
+            "{:<16}{expected:<11}{observed}",
+            row.credential.to_string()
+        ));
+    }
+    if !outcome.matrix.is_empty() {
+        line(String::new());
+    }
+
+    let cases = outcome
+        .records
+        .iter()
+        .filter(|record| !record.id.contains('.'))
+        .count();
+    line(format!(
+        "{cases} cases, {} requests, {} failed checks, {} valid requests refused by the server's policy, {:.2} s",
+        outcome.records.len(),
+        failures.len(),
+        outcome.policy_refusals(),
+        outcome.elapsed.as_secs_f64()
+    ));
+    if let Some(reason) = &outcome.aborted {
+        line(format!("run stopped early: {reason}"));
+    }
+    match &outcome.restore {
+        Restore::NotNeeded => {}
+        Restore::Restored => line("test account: original password restored".into()),
+        Restore::Failed(reason) => line(format!(
+            "TEST ACCOUNT NOT RESTORED: its original password could not be put back ({reason})"
+        )),
+    }
+    if outcome.conformant() {
+        line("result: conformant".into());
+    } else {
+        let failed_checks = outcome
+            .tally()
+            .iter()
+            .filter(|(_, tally)| tally.failed > 0)
+            .count();
+        line(format!(
+            "result: NOT CONFORMANT ({} failures in {failed_checks} checks; rerun with --seed {})",
+            failures.len(),
+            outcome.seed
+        ));
+    }
+    text
+}

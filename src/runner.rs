@@ -1,0 +1,556 @@
+//! The run: plan → requests → checks → `Outcome`.
+//!
+//! Requests on one account are sent in order, because a password change must know the
+//! current password. After every request that could have touched the account the runner sends
+//! probes that prove what state it is in (the old password fails, the new one works, or the
+//! password is as it was) and keeps track of the password, which it puts back at the end.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use reqwest::Url;
+use serde_json::Value;
+
+use crate::auth::{Credential, Tokens};
+use crate::checks::{self, Observation, Verdict};
+use crate::client::{Client, Exchange, Request};
+use crate::error::{Error, Result};
+use crate::generate::{Encoding, Generator};
+use crate::plan::{self, Body, Budget, Case, Intent, PasswordContract, PathUser, Probe};
+use crate::report::{Expected, MatrixRow, Outcome, Record, Restore};
+use crate::spec::{Operation, Spec};
+
+/// After this many transport failures in a row the target is taken to be down.
+const MAX_CONSECUTIVE_TRANSPORT_FAILURES: usize = 3;
+/// At most this many remembered passwords are tried when the account's state is lost.
+const MAX_RECOVERY_ATTEMPTS: usize = 8;
+
+/// The test account the run may change.
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub user_id: String,
+    pub password: String,
+    pub other_user_id: Option<String>,
+}
+
+/// What the runner needs, validated.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub base_url: Url,
+    pub target_label: String,
+    pub embedded: bool,
+    pub tokens: Tokens,
+    /// The made-up token sent as `Credential::Unknown`.
+    pub unknown_token: String,
+    pub account: Account,
+    pub seed: u64,
+    pub budget: Budget,
+}
+
+/// Runs every case of the plan against the target.
+pub async fn run(spec: &Spec, settings: &Settings, client: &Client) -> Result<Outcome> {
+    let started = Instant::now();
+    let scheme = spec
+        .security_schemes
+        .iter()
+        .find(|scheme| !scheme.scopes.is_empty());
+    let mut credentials = vec![Credential::Anonymous, Credential::Unknown];
+    credentials.extend(
+        scheme
+            .iter()
+            .flat_map(|scheme| &scheme.scopes)
+            .filter(|scope| settings.tokens.get(scope).is_some())
+            .map(|scope| Credential::Scope(scope.clone())),
+    );
+    let scheme_name = scheme.map(|scheme| scheme.name.as_str());
+    let mut generator = Generator::new(settings.seed);
+    let cases = plan::build(
+        spec,
+        &credentials,
+        scheme_name,
+        settings.account.other_user_id.is_some(),
+        &settings.budget,
+        &mut generator,
+    );
+
+    let mut runner = Runner {
+        spec,
+        settings,
+        client,
+        scheme: scheme_name,
+        generator,
+        records: Vec::new(),
+        password: Some(settings.account.password.clone()),
+        history: vec![settings.account.password.clone()],
+        changed: false,
+        transport_failures: 0,
+    };
+    let mut aborted = None;
+    for case in &cases {
+        runner.case(case).await;
+        if runner.records.len() == 1 {
+            if let Err(reason) = &runner.records[0].exchange.response {
+                return Err(Error::Target {
+                    url: settings.target_label.clone(),
+                    reason: reason.to_string(),
+                });
+            }
+        }
+        if runner.transport_failures >= MAX_CONSECUTIVE_TRANSPORT_FAILURES {
+            aborted = Some(format!(
+                "the target stopped answering after case {}: {} requests in a row failed",
+                case.id, runner.transport_failures
+            ));
+            break;
+        }
+    }
+    let restore = runner.restore().await;
+    let matrix = matrix(spec, scheme, settings, &runner.records, &cases);
+    Ok(Outcome {
+        spec_source: spec.source.clone(),
+        target: settings.target_label.clone(),
+        embedded: settings.embedded,
+        seed: settings.seed,
+        records: runner.records,
+        matrix,
+        aborted,
+        restore,
+        elapsed: started.elapsed(),
+    })
+}
+
+struct Runner<'a> {
+    spec: &'a Spec,
+    settings: &'a Settings,
+    client: &'a Client,
+    scheme: Option<&'a str>,
+    generator: Generator,
+    records: Vec<Record>,
+    /// The account's password as far as the run knows; `None` once it is lost.
+    password: Option<String>,
+    /// Every password the account may have had, oldest first (the original first).
+    history: Vec<String>,
+    /// Whether any request may have changed the password.
+    changed: bool,
+    transport_failures: usize,
+}
+
+impl Runner<'_> {
+    async fn case(&mut self, case: &Case) {
+        let operation = &self.spec.operations[case.operation];
+        let contract = PasswordContract::detect(operation);
+        let body = case
+            .body
+            .as_ref()
+            .map(|body| self.bind(body, contract.as_ref()));
+        let request = self.request(operation, &case.credential, case.path_user, body.as_ref());
+        let exchange = self.client.send(request).await;
+        let status = exchange.response.as_ref().ok().map(|r| r.status);
+        self.record(case, &case.id, &case.label, &case.intent, exchange);
+
+        let (Some(contract), PathUser::Own) = (contract, case.path_user) else {
+            return;
+        };
+        let attempted = body
+            .as_ref()
+            .and_then(|body| body.value.as_ref())
+            .and_then(|value| value.get(&contract.new))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let accepted = status.is_some_and(|status| (200..300).contains(&status));
+        if let Some(new) = attempted.as_ref().filter(|_| accepted) {
+            self.remember(new);
+            self.changed = true;
+        }
+        let expected_change =
+            case.intent == Intent::Valid && plan::accepts(operation, self.scheme, &case.credential);
+        match (accepted && expected_change, attempted) {
+            (true, Some(new)) => self.verify_changed(case, &contract, new).await,
+            (_, attempted) => self.verify_unchanged(case, &contract, attempted).await,
+        }
+    }
+
+    /// After an accepted change from the known password to `new`.
+    async fn verify_changed(&mut self, case: &Case, contract: &PasswordContract, new: String) {
+        let Some(old) = self.password.clone() else {
+            return;
+        };
+        let probe = self.probe(case, contract, Probe::OldRejected, &old).await;
+        if probe.is_some_and(|status| (200..300).contains(&status)) {
+            // The old password still worked, so the probe itself changed it.
+            return;
+        }
+        self.password = Some(new.clone());
+        let probe = self.probe(case, contract, Probe::NewWorks, &new).await;
+        if !probe.is_some_and(|status| (200..300).contains(&status)) {
+            self.recover(case, contract, &[]).await;
+        }
+    }
+
+    /// After a request that must not have changed the password.
+    async fn verify_unchanged(
+        &mut self,
+        case: &Case,
+        contract: &PasswordContract,
+        attempted: Option<String>,
+    ) {
+        let Some(current) = self.password.clone() else {
+            return;
+        };
+        let probe = self
+            .probe(case, contract, Probe::StillWorks, &current)
+            .await;
+        if !probe.is_some_and(|status| (200..300).contains(&status)) {
+            let first: Vec<String> = attempted.into_iter().collect();
+            self.recover(case, contract, &first).await;
+        }
+    }
+
+    /// Tries `first`, then remembered passwords, newest first, until one works.
+    async fn recover(&mut self, case: &Case, contract: &PasswordContract, first: &[String]) {
+        let mut candidates: Vec<String> = first.to_vec();
+        for password in self.history.iter().rev() {
+            if !candidates.contains(password) && Some(password) != self.password.as_ref() {
+                candidates.push(password.clone());
+            }
+        }
+        self.password = None;
+        for candidate in candidates.into_iter().take(MAX_RECOVERY_ATTEMPTS) {
+            let status = self.probe(case, contract, Probe::Recover, &candidate).await;
+            if status.is_some_and(|status| (200..300).contains(&status)) {
+                return;
+            }
+        }
+    }
+
+    /// Changes the password from `current` to a fresh one; on a 2xx the fresh one becomes
+    /// the known password. Returns the status.
+    async fn probe(
+        &mut self,
+        case: &Case,
+        contract: &PasswordContract,
+        probe: Probe,
+        current: &str,
+    ) -> Option<u16> {
+        let operation = &self.spec.operations[case.operation];
+        let credential = self.owner_credential(operation)?;
+        let fresh = self.generator.fresh_password();
+        let mut value = serde_json::Map::new();
+        value.insert(contract.current.clone(), Value::String(current.to_string()));
+        value.insert(contract.new.clone(), Value::String(fresh.clone()));
+        let body = Body {
+            value: Some(Value::Object(value)),
+            encoding: Encoding::Json,
+            content_type: operation
+                .request_body
+                .as_ref()
+                .map(|b| b.media_type.clone()),
+            keep: None,
+        };
+        let request = self.request(operation, &credential, PathUser::Own, Some(&body));
+        let exchange = self.client.send(request).await;
+        let status = exchange.response.as_ref().ok().map(|r| r.status);
+        if status.is_some_and(|status| (200..300).contains(&status)) {
+            self.remember(&fresh);
+            self.password = Some(fresh);
+            self.changed = true;
+        }
+        let probes = self
+            .records
+            .iter()
+            .filter(|record| record.id.starts_with(&format!("{}.", case.id)))
+            .count();
+        let id = format!("{}.{}", case.id, probes + 1);
+        let label = format!("{} (after {})", probe_label(&probe), case.id);
+        let probe_case = Case {
+            credential,
+            ..case.clone()
+        };
+        self.record(&probe_case, &id, &label, &Intent::Probe(probe), exchange);
+        status
+    }
+
+    fn remember(&mut self, password: &str) {
+        if !self.history.iter().any(|known| known == password) {
+            self.history.push(password.to_string());
+        }
+    }
+
+    /// The credential probes use: the first scope with a token that the operation accepts.
+    fn owner_credential(&self, operation: &Operation) -> Option<Credential> {
+        self.settings
+            .tokens
+            .iter()
+            .map(|(scope, _)| Credential::Scope(scope.to_string()))
+            .find(|credential| plan::accepts(operation, self.scheme, credential))
+    }
+
+    /// The case's body with the account's current password filled in.
+    fn bind(&self, body: &Body, contract: Option<&PasswordContract>) -> Body {
+        let mut body = body.clone();
+        let (Some(contract), Some(Value::Object(object)), Some(current)) =
+            (contract, body.value.as_mut(), self.password.as_ref())
+        else {
+            return body;
+        };
+        if body.keep.as_deref() != Some(contract.current.as_str()) {
+            object.insert(contract.current.clone(), Value::String(current.clone()));
+        }
+        body
+    }
+
+    fn request(
+        &self,
+        operation: &Operation,
+        credential: &Credential,
+        path_user: PathUser,
+        body: Option<&Body>,
+    ) -> Request {
+        let account = &self.settings.account;
+        let user = match path_user {
+            PathUser::Own => account.user_id.clone(),
+            PathUser::Other => account.other_user_id.clone().unwrap_or_default(),
+            PathUser::Unknown => format!("specgate-no-such-user-{:x}", self.settings.seed),
+        };
+        let url = url_for(&self.settings.base_url, &operation.path, |_| user.clone());
+        let mut headers = Vec::new();
+        if let Some(token) = self
+            .settings
+            .tokens
+            .bearer(credential, &self.settings.unknown_token)
+        {
+            headers.push(("authorization".into(), format!("Bearer {token}")));
+        }
+        let mut bytes = Vec::new();
+        if let Some(body) = body {
+            if let Some(content_type) = &body.content_type {
+                headers.push(("content-type".into(), content_type.clone()));
+            }
+            bytes = body.encoding.encode(body.value.as_ref());
+        }
+        Request {
+            method: operation.method.clone(),
+            url: url.to_string(),
+            headers,
+            body: bytes,
+        }
+    }
+
+    fn record(&mut self, case: &Case, id: &str, label: &str, intent: &Intent, exchange: Exchange) {
+        let operation = &self.spec.operations[case.operation];
+        if exchange.response.is_err() {
+            self.transport_failures += 1;
+        } else {
+            self.transport_failures = 0;
+        }
+        let observation = Observation {
+            operation,
+            intent,
+            credential: &case.credential,
+            allowed: plan::accepts(operation, self.scheme, &case.credential),
+            exchange: &exchange,
+        };
+        let verdicts = checks::CATALOGUE
+            .iter()
+            .map(|check| (check.id, (check.evaluate)(&observation)))
+            .filter(|(_, verdict)| *verdict != Verdict::Skip)
+            .collect();
+        let policy_refusal = checks::is_policy_refusal(&observation);
+        self.records.push(Record {
+            id: id.to_string(),
+            operation: operation.id.clone(),
+            credential: case.credential.clone(),
+            label: label.to_string(),
+            exchange,
+            verdicts,
+            policy_refusal,
+        });
+    }
+
+    /// Puts the original password back, trying what the account may have now.
+    async fn restore(&mut self) -> Restore {
+        if !self.changed {
+            return Restore::NotNeeded;
+        }
+        let original = self.settings.account.password.clone();
+        let Some((index, operation)) = self
+            .spec
+            .operations
+            .iter()
+            .enumerate()
+            .find(|(_, operation)| PasswordContract::detect(operation).is_some())
+        else {
+            return Restore::NotNeeded;
+        };
+        let Some(contract) = PasswordContract::detect(operation) else {
+            return Restore::NotNeeded;
+        };
+        let Some(credential) = self.owner_credential(operation) else {
+            return Restore::Failed("no token accepted by the operation".into());
+        };
+        let mut candidates: Vec<String> = self.password.iter().cloned().collect();
+        for password in self.history.iter().rev() {
+            if !candidates.contains(password) {
+                candidates.push(password.clone());
+            }
+        }
+        let mut last = String::from("nothing was tried");
+        for candidate in candidates.into_iter().take(MAX_RECOVERY_ATTEMPTS + 1) {
+            // The original itself is confirmed by a round trip: servers may refuse a
+            // change to the same password.
+            let steps = if candidate == original {
+                let detour = self.generator.fresh_password();
+                vec![
+                    (candidate.clone(), detour.clone()),
+                    (detour, original.clone()),
+                ]
+            } else {
+                vec![(candidate.clone(), original.clone())]
+            };
+            let mut ok = true;
+            for (from, to) in steps {
+                let status = self.change(index, &contract, &credential, &from, &to).await;
+                match status {
+                    Ok(status) if (200..300).contains(&status) => {}
+                    Ok(status) => {
+                        last = format!("the target answered {status}");
+                        ok = false;
+                        break;
+                    }
+                    Err(reason) => {
+                        last = reason;
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+            if ok {
+                self.password = Some(original);
+                return Restore::Restored;
+            }
+        }
+        Restore::Failed(last)
+    }
+
+    /// One password change outside the plan (restoring); not checked, not recorded.
+    async fn change(
+        &self,
+        operation: usize,
+        contract: &PasswordContract,
+        credential: &Credential,
+        from: &str,
+        to: &str,
+    ) -> std::result::Result<u16, String> {
+        let operation = &self.spec.operations[operation];
+        let mut value = serde_json::Map::new();
+        value.insert(contract.current.clone(), Value::String(from.to_string()));
+        value.insert(contract.new.clone(), Value::String(to.to_string()));
+        let body = Body {
+            value: Some(Value::Object(value)),
+            encoding: Encoding::Json,
+            content_type: operation
+                .request_body
+                .as_ref()
+                .map(|b| b.media_type.clone()),
+            keep: None,
+        };
+        let request = self.request(operation, credential, PathUser::Own, Some(&body));
+        let exchange = self.client.send(request).await;
+        exchange
+            .response
+            .map(|response| response.status)
+            .map_err(|error| error.to_string())
+    }
+}
+
+fn probe_label(probe: &Probe) -> &'static str {
+    match probe {
+        Probe::OldRejected => "probe: old password refused",
+        Probe::NewWorks => "probe: new password works",
+        Probe::StillWorks => "probe: password unchanged",
+        Probe::Recover => "probe: find the password",
+    }
+}
+
+/// `base` joined with `template`, each `{param}` replaced by `value(param)`, percent-encoded.
+pub fn url_for(base: &Url, template: &str, value: impl Fn(&str) -> String) -> Url {
+    let mut url = base.clone();
+    if let Ok(mut segments) = url.path_segments_mut() {
+        segments.pop_if_empty();
+        for segment in template.split('/').filter(|s| !s.is_empty()) {
+            match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(param) => segments.push(&value(param)),
+                None => segments.push(segment),
+            };
+        }
+    }
+    url
+}
+
+/// The scope matrix: for each credential, what the spec expects and what valid requests got.
+fn matrix(
+    spec: &Spec,
+    scheme: Option<&crate::spec::SecurityScheme>,
+    settings: &Settings,
+    records: &[Record],
+    cases: &[Case],
+) -> Vec<MatrixRow> {
+    let scheme_name = scheme.map(|scheme| scheme.name.as_str());
+    let mut rows = Vec::new();
+    for (index, operation) in spec.operations.iter().enumerate() {
+        if operation.security.is_empty() {
+            continue;
+        }
+        let mut credentials = vec![Credential::Anonymous, Credential::Unknown];
+        credentials.extend(
+            scheme
+                .iter()
+                .flat_map(|scheme| &scheme.scopes)
+                .map(|scope| Credential::Scope(scope.clone())),
+        );
+        for credential in credentials {
+            let has_token = match &credential {
+                Credential::Scope(scope) => settings.tokens.get(scope).is_some(),
+                _ => true,
+            };
+            let expected = match (
+                has_token,
+                plan::accepts(operation, scheme_name, &credential),
+            ) {
+                (false, _) => Expected::NoToken,
+                (true, true) => Expected::Accepted,
+                (true, false) => Expected::Refused,
+            };
+            let mut observed = BTreeMap::new();
+            let valid_ids: Vec<&str> = cases
+                .iter()
+                .filter(|case| {
+                    case.operation == index
+                        && case.credential == credential
+                        && case.intent == Intent::Valid
+                })
+                .map(|case| case.id.as_str())
+                .collect();
+            for record in records
+                .iter()
+                .filter(|r| valid_ids.contains(&r.id.as_str()))
+            {
+                let key = match &record.exchange.response {
+                    Ok(response) => response.status.to_string(),
+                    Err(_) => "no answer".to_string(),
+                };
+                *observed.entry(key).or_insert(0) += 1;
+            }
+            rows.push(MatrixRow {
+                operation: operation.id.clone(),
+                credential,
+                expected,
+                observed,
+            });
+        }
+    }
+    rows
+}
+
+/// How long to wait for one request; shared with the CLI's default.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -1,0 +1,221 @@
+//! OpenAPI 3.0 schemas turned into JSON Schema and compiled once.
+//!
+//! OpenAPI 3.0 schemas are close to JSON Schema draft 4 (boolean `exclusiveMinimum`, `$ref`
+//! that ignores its siblings); the one keyword draft 4 lacks is `nullable`, which becomes a
+//! `"null"` member of `type` (and of `enum`). References point into `#/components/schemas/`, so
+//! every compiled schema carries the converted component schemas beside it.
+
+use std::sync::Arc;
+
+use jsonschema::Draft;
+use serde_json::{json, Map, Value};
+
+/// A compiled schema: the JSON Schema (for generation) and its validator (for checks).
+#[derive(Clone)]
+pub struct Schema {
+    /// The converted schema; `$ref`s in it point to `#/components/schemas/NAME`.
+    pub json: Value,
+    /// The converted `components.schemas`, for following `$ref`s.
+    pub definitions: Arc<Value>,
+    validator: Arc<jsonschema::Validator>,
+}
+
+impl std::fmt::Debug for Schema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Schema").field("json", &self.json).finish()
+    }
+}
+
+/// One way an instance breaks a schema. The message never contains the instance's values:
+/// they may be passwords.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// JSON pointer into the instance, for example `/details/0/error_code` (empty: the root).
+    pub pointer: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pointer = if self.pointer.is_empty() {
+            "/"
+        } else {
+            &self.pointer
+        };
+        write!(f, "{pointer}: {}", self.message)
+    }
+}
+
+/// How many violations of one instance are kept: the first few say what is wrong.
+const MAX_VIOLATIONS: usize = 8;
+
+/// Converts `components.schemas` once per spec.
+pub(super) fn definitions(components_schemas: &Value) -> Arc<Value> {
+    Arc::new(convert(components_schemas.clone(), true))
+}
+
+impl Schema {
+    /// Converts and compiles an OpenAPI schema whose references point into `definitions`.
+    pub fn compile(schema: &Value, definitions: &Arc<Value>) -> Result<Schema, String> {
+        let json = convert(schema.clone(), false);
+        let root = json!({
+            "allOf": [json.clone()],
+            "components": { "schemas": definitions.as_ref() },
+        });
+        let validator = jsonschema::options()
+            .with_draft(Draft::Draft4)
+            .build(&root)
+            .map_err(|error| format!("schema does not compile: {}", error.masked()))?;
+        Ok(Schema {
+            json,
+            definitions: Arc::clone(definitions),
+            validator: Arc::new(validator),
+        })
+    }
+
+    pub fn is_valid(&self, instance: &Value) -> bool {
+        self.validator.is_valid(instance)
+    }
+
+    /// The ways `instance` breaks the schema (at most a few), deepest pointer first within a
+    /// location so that the report names the innermost cause.
+    pub fn violations(&self, instance: &Value) -> Vec<Violation> {
+        let mut violations: Vec<Violation> = self
+            .validator
+            .iter_errors(instance)
+            .take(MAX_VIOLATIONS)
+            .map(|error| Violation {
+                pointer: error.instance_path().as_str().to_string(),
+                message: error.masked().to_string(),
+            })
+            .collect();
+        violations.sort_by_key(|violation| std::cmp::Reverse(violation.pointer.len()));
+        violations
+    }
+
+    /// Follows a `$ref` to `#/components/schemas/NAME`; other schemas are returned as they are.
+    pub fn resolve<'a>(&'a self, schema: &'a Value) -> &'a Value {
+        let mut current = schema;
+        for _ in 0..32 {
+            let Some(reference) = current.get("$ref").and_then(Value::as_str) else {
+                return current;
+            };
+            match reference
+                .strip_prefix("#/components/schemas/")
+                .and_then(|name| self.definitions.get(name))
+            {
+                Some(target) => current = target,
+                None => return current,
+            }
+        }
+        current
+    }
+}
+
+/// OpenAPI 3.0 schema keywords → draft 4: `nullable: true` adds `"null"` to `type` and `enum`.
+/// `is_map` says `value` is a map of schemas (components, properties) rather than a schema.
+fn convert(value: Value, is_map: bool) -> Value {
+    let Value::Object(object) = value else {
+        return value;
+    };
+    if is_map {
+        return Value::Object(
+            object
+                .into_iter()
+                .map(|(name, schema)| (name, convert(schema, false)))
+                .collect(),
+        );
+    }
+    let nullable = object.get("nullable") == Some(&Value::Bool(true));
+    let mut converted = Map::new();
+    for (key, value) in object {
+        let value = match key.as_str() {
+            "properties" => convert(value, true),
+            "items" | "additionalProperties" | "not" => convert(value, false),
+            "allOf" | "anyOf" | "oneOf" => match value {
+                Value::Array(items) => {
+                    Value::Array(items.into_iter().map(|item| convert(item, false)).collect())
+                }
+                other => other,
+            },
+            "type" if nullable => match value {
+                Value::String(name) => json!([name, "null"]),
+                other => other,
+            },
+            "enum" if nullable => match value {
+                Value::Array(mut items) => {
+                    if !items.contains(&Value::Null) {
+                        items.push(Value::Null);
+                    }
+                    Value::Array(items)
+                }
+                other => other,
+            },
+            _ => value,
+        };
+        converted.insert(key, value);
+    }
+    Value::Object(converted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_schema() -> Schema {
+        let spec = crate::spec::load(None).expect("embedded spec loads");
+        let operation = &spec.operations[0];
+        let response = operation.response_for(400).expect("400 is documented");
+        response.content[0]
+            .schema
+            .clone()
+            .expect("400 has a schema")
+    }
+
+    #[test]
+    fn nested_error_missing_code_is_reported_at_its_depth() {
+        let schema = error_schema();
+        let body = json!({"error_code": "BAD_REQUEST", "details": [
+            {"error_code": "BAD_REQUEST"},
+            {"error_code": "BAD_REQUEST", "details": [{"error_message": "x"}]}
+        ]});
+        let violations = schema.violations(&body);
+        assert_eq!(violations[0].pointer, "/details/1/details/0");
+        assert!(
+            violations[0].message.contains("error_code"),
+            "{violations:?}"
+        );
+    }
+
+    #[test]
+    fn error_valid_at_twenty_levels() {
+        let schema = error_schema();
+        let mut body = json!({"error_code": "GENERAL_ERROR"});
+        for _ in 0..20 {
+            body = json!({"error_code": "INVALID_REQUEST_DATA", "details": [body]});
+        }
+        assert!(schema.is_valid(&body));
+    }
+
+    #[test]
+    fn unknown_error_code_deep_is_invalid() {
+        let schema = error_schema();
+        let body = json!({"error_code": "BAD_REQUEST", "details": [{"details": [{"error_code": "NOPE"}], "error_code": "BAD_REQUEST"}]});
+        let violations = schema.violations(&body);
+        assert_eq!(violations[0].pointer, "/details/0/details/0/error_code");
+        assert!(!violations[0].message.contains("NOPE"), "values are masked");
+    }
+
+    #[test]
+    fn nullable_adds_null() {
+        let definitions = definitions(&json!({}));
+        let schema = Schema::compile(
+            &json!({"type": "string", "nullable": true, "enum": ["a"]}),
+            &definitions,
+        )
+        .unwrap();
+        assert!(schema.is_valid(&Value::Null));
+        assert!(schema.is_valid(&json!("a")));
+        assert!(!schema.is_valid(&json!("b")));
+    }
+}
