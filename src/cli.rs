@@ -11,8 +11,15 @@ use crate::server::Fault;
 ///
 /// Exit codes: 0 conformant, 1 not conformant (a check failed), 2 error (bad flag, unreadable
 /// or unusable spec, unreachable target, report not written, test account not restored).
+/// The exit-code table, shown in `--help`.
+const EXIT_CODES: &str = "Exit codes:
+  0  conformant: every check that ran passed
+  1  not conformant: at least one check failed (or the target stopped answering)
+  2  error: bad flag, unreadable or unusable spec, unreachable target at start,
+     report not written, test account not restored";
+
 #[derive(Debug, Parser)]
-#[command(name = "specgate", version, propagate_version = true)]
+#[command(name = "specgate", version, propagate_version = true, after_help = EXIT_CODES)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -21,6 +28,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Test a target against the spec (without --target: the embedded reference server).
+    #[command(after_help = EXIT_CODES)]
     Run(RunArgs),
     /// Serve the reference implementation of the PrivX password operation (test-only tokens).
     Serve(ServeArgs),

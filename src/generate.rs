@@ -264,7 +264,18 @@ pub fn mutations(schema: &Schema, valid: &Value, media_type: &str) -> Vec<Mutati
     if let (Some(object), Some(Value::Object(properties))) =
         (valid.as_object(), node.get("properties"))
     {
-        for name in required_names(node) {
+        let required = required_names(node);
+        if required.len() > 1 {
+            let mut broken = object.clone();
+            broken.retain(|name, _| !required.contains(&name.as_str()));
+            found.push(json(
+                "required",
+                "every required property missing".into(),
+                Value::Object(broken),
+                None,
+            ));
+        }
+        for name in required {
             let mut broken = object.clone();
             broken.remove(name);
             found.push(json(

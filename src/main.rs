@@ -63,7 +63,7 @@ fn run(args: RunArgs) -> Result<u8, Error> {
     let _ = out.flush();
     if let Restore::Failed(reason) = &outcome.restore {
         return Err(Error::Restore {
-            user_id: "under test".into(),
+            user_id: outcome.account.clone(),
             reason: reason.clone(),
         });
     }

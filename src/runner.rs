@@ -86,10 +86,10 @@ pub async fn run(spec: &Spec, settings: &Settings, client: &Client) -> Result<Ou
         transport_failures: 0,
     };
     let mut aborted = None;
-    for case in &cases {
+    for (index, case) in cases.iter().enumerate() {
         runner.case(case).await;
-        if runner.records.len() == 1 {
-            if let Err(reason) = &runner.records[0].exchange.response {
+        if index == 0 {
+            if let Some(Err(reason)) = runner.records.first().map(|r| &r.exchange.response) {
                 return Err(Error::Target {
                     url: settings.target_label.clone(),
                     reason: reason.to_string(),
@@ -110,6 +110,7 @@ pub async fn run(spec: &Spec, settings: &Settings, client: &Client) -> Result<Ou
         spec_source: spec.source.clone(),
         target: settings.target_label.clone(),
         embedded: settings.embedded,
+        account: settings.account.user_id.clone(),
         seed: settings.seed,
         records: runner.records,
         matrix,
@@ -146,7 +147,13 @@ impl Runner<'_> {
         let request = self.request(operation, &case.credential, case.path_user, body.as_ref());
         let exchange = self.client.send(request).await;
         let status = exchange.response.as_ref().ok().map(|r| r.status);
+        let first = self.records.is_empty();
         self.record(case, &case.id, &case.label, &case.intent, exchange);
+        if first && status.is_none() {
+            // The first answer decides whether the target is usable at all; probing a target
+            // that did not answer would only wait again.
+            return;
+        }
 
         let (Some(contract), PathUser::Own) = (contract, case.path_user) else {
             return;
@@ -157,7 +164,7 @@ impl Runner<'_> {
             .and_then(|value| value.get(&contract.new))
             .and_then(Value::as_str)
             .map(str::to_string);
-        let accepted = status.is_some_and(|status| (200..300).contains(&status));
+        let accepted = status.is_some_and(is_success);
         if let Some(new) = attempted.as_ref().filter(|_| accepted) {
             self.remember(new);
             self.changed = true;
@@ -176,13 +183,13 @@ impl Runner<'_> {
             return;
         };
         let probe = self.probe(case, contract, Probe::OldRejected, &old).await;
-        if probe.is_some_and(|status| (200..300).contains(&status)) {
+        if probe.is_some_and(is_success) {
             // The old password still worked, so the probe itself changed it.
             return;
         }
         self.password = Some(new.clone());
         let probe = self.probe(case, contract, Probe::NewWorks, &new).await;
-        if !probe.is_some_and(|status| (200..300).contains(&status)) {
+        if !probe.is_some_and(is_success) {
             self.recover(case, contract, &[]).await;
         }
     }
@@ -200,7 +207,7 @@ impl Runner<'_> {
         let probe = self
             .probe(case, contract, Probe::StillWorks, &current)
             .await;
-        if !probe.is_some_and(|status| (200..300).contains(&status)) {
+        if !probe.is_some_and(is_success) {
             let first: Vec<String> = attempted.into_iter().collect();
             self.recover(case, contract, &first).await;
         }
@@ -208,16 +215,11 @@ impl Runner<'_> {
 
     /// Tries `first`, then remembered passwords, newest first, until one works.
     async fn recover(&mut self, case: &Case, contract: &PasswordContract, first: &[String]) {
-        let mut candidates: Vec<String> = first.to_vec();
-        for password in self.history.iter().rev() {
-            if !candidates.contains(password) && Some(password) != self.password.as_ref() {
-                candidates.push(password.clone());
-            }
-        }
-        self.password = None;
-        for candidate in candidates.into_iter().take(MAX_RECOVERY_ATTEMPTS) {
+        let failed = self.password.take();
+        let candidates = self.candidates(first, failed.as_ref());
+        for candidate in candidates {
             let status = self.probe(case, contract, Probe::Recover, &candidate).await;
-            if status.is_some_and(|status| (200..300).contains(&status)) {
+            if status.is_some_and(is_success) {
                 return;
             }
         }
@@ -250,7 +252,7 @@ impl Runner<'_> {
         let request = self.request(operation, &credential, PathUser::Own, Some(&body));
         let exchange = self.client.send(request).await;
         let status = exchange.response.as_ref().ok().map(|r| r.status);
-        if status.is_some_and(|status| (200..300).contains(&status)) {
+        if status.is_some_and(is_success) {
             self.remember(&fresh);
             self.password = Some(fresh);
             self.changed = true;
@@ -268,6 +270,24 @@ impl Runner<'_> {
         };
         self.record(&probe_case, &id, &label, &Intent::Probe(probe), exchange);
         status
+    }
+
+    /// Passwords the account may have now, most likely first: `first`, the original, then
+    /// remembered ones newest first; never `except`, and at most `MAX_RECOVERY_ATTEMPTS`.
+    fn candidates(&self, first: &[String], except: Option<&String>) -> Vec<String> {
+        let mut candidates: Vec<String> = Vec::new();
+        let original = &self.settings.account.password;
+        for password in first
+            .iter()
+            .chain([original])
+            .chain(self.history.iter().rev())
+        {
+            if !candidates.contains(password) && Some(password) != except {
+                candidates.push(password.clone());
+            }
+        }
+        candidates.truncate(MAX_RECOVERY_ATTEMPTS);
+        candidates
     }
 
     fn remember(&mut self, password: &str) {
@@ -293,8 +313,10 @@ impl Runner<'_> {
         else {
             return body;
         };
-        if body.keep.as_deref() != Some(contract.current.as_str()) {
-            object.insert(contract.current.clone(), Value::String(current.clone()));
+        // Replace, never add: a body that lacks the property lacks it on purpose.
+        let kept = body.keep.as_deref() == Some(contract.current.as_str());
+        if let (false, Some(slot)) = (kept, object.get_mut(&contract.current)) {
+            *slot = Value::String(current.clone());
         }
         body
     }
@@ -388,45 +410,42 @@ impl Runner<'_> {
         let Some(credential) = self.owner_credential(operation) else {
             return Restore::Failed("no token accepted by the operation".into());
         };
-        let mut candidates: Vec<String> = self.password.iter().cloned().collect();
-        for password in self.history.iter().rev() {
-            if !candidates.contains(password) {
-                candidates.push(password.clone());
-            }
-        }
+        let known: Vec<String> = self.password.iter().cloned().collect();
         let mut last = String::from("nothing was tried");
-        for candidate in candidates.into_iter().take(MAX_RECOVERY_ATTEMPTS + 1) {
-            // The original itself is confirmed by a round trip: servers may refuse a
-            // change to the same password.
-            let steps = if candidate == original {
+        for candidate in self.candidates(&known, None) {
+            let outcome = if candidate == original {
+                // Confirmed by a round trip, since servers may refuse a change to the same
+                // password; a server that takes the original but keeps no change has it still.
                 let detour = self.generator.fresh_password();
-                vec![
-                    (candidate.clone(), detour.clone()),
-                    (detour, original.clone()),
-                ]
-            } else {
-                vec![(candidate.clone(), original.clone())]
-            };
-            let mut ok = true;
-            for (from, to) in steps {
-                let status = self.change(index, &contract, &credential, &from, &to).await;
-                match status {
-                    Ok(status) if (200..300).contains(&status) => {}
-                    Ok(status) => {
-                        last = format!("the target answered {status}");
-                        ok = false;
-                        break;
+                match self
+                    .change(index, &contract, &credential, &original, &detour)
+                    .await
+                {
+                    Ok(status) if is_success(status) => {
+                        match self
+                            .change(index, &contract, &credential, &detour, &original)
+                            .await
+                        {
+                            Ok(status) if is_success(status) => Ok(status),
+                            _ => {
+                                self.change(index, &contract, &credential, &original, &original)
+                                    .await
+                            }
+                        }
                     }
-                    Err(reason) => {
-                        last = reason;
-                        ok = false;
-                        break;
-                    }
+                    other => other,
                 }
-            }
-            if ok {
-                self.password = Some(original);
-                return Restore::Restored;
+            } else {
+                self.change(index, &contract, &credential, &candidate, &original)
+                    .await
+            };
+            match outcome {
+                Ok(status) if is_success(status) => {
+                    self.password = Some(original);
+                    return Restore::Restored;
+                }
+                Ok(status) => last = format!("the target answered {status}"),
+                Err(reason) => last = reason,
             }
         }
         Restore::Failed(last)
@@ -461,6 +480,10 @@ impl Runner<'_> {
             .map(|response| response.status)
             .map_err(|error| error.to_string())
     }
+}
+
+fn is_success(status: u16) -> bool {
+    (200..300).contains(&status)
 }
 
 fn probe_label(probe: &Probe) -> &'static str {

@@ -8,6 +8,7 @@
 mod auth_required;
 mod content_type;
 mod negative_rejected;
+mod no_secret_echo;
 mod own_resource_only;
 mod positive_accepted;
 mod response_schema;
@@ -50,6 +51,7 @@ pub const CATALOGUE: &[Check] = &[
     wrong_password_rejected::CHECK,
     state_changed::CHECK,
     state_unchanged::CHECK,
+    no_secret_echo::CHECK,
 ];
 
 /// What a check sees: one exchange and why it was sent.

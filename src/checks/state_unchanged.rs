@@ -21,7 +21,7 @@ fn evaluate(observation: &Observation) -> Verdict {
         return Verdict::Skip;
     };
     Verdict::expect(is_success(status), || {
-        format!("the password no longer works after a request that should have changed nothing (answered {status})")
+        format!("the password no longer works after a request that should have changed nothing, or the change before it was not kept (answered {status})")
     })
 }
 

@@ -21,6 +21,8 @@ pub struct Outcome {
     /// The target URL, and whether it is the embedded reference server.
     pub target: String,
     pub embedded: bool,
+    /// The test account the run changed.
+    pub account: String,
     pub seed: u64,
     pub records: Vec<Record>,
     pub matrix: Vec<MatrixRow>,

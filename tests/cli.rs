@@ -1,0 +1,196 @@
+//! The command line as a user meets it: exit codes, one-line errors for bad input, the
+//! embedded default run, the JUnit report read back, and no secret in anything written.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+
+use support::{failures_by_check, run_remote, scratch, specgate, token, TestServer, PASSWORD};
+
+fn snapshot_settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT");
+    settings.add_filter(r"\d+\.\d\d s", "N.NN s");
+    settings.add_filter(r"junit    .*", "junit    PATH");
+    settings
+}
+
+#[test]
+fn embedded_run_is_conformant_and_prints_its_summary() {
+    let dir = scratch("embedded");
+    let run = specgate(&["run", "--seed", "42"], &[], &dir);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    snapshot_settings().bind(|| insta::assert_snapshot!("embedded_run_seed_42", run.stdout));
+}
+
+#[test]
+fn junit_totals_match_the_terminal_summary() {
+    let dir = scratch("totals");
+    let run = specgate(&["run", "--seed", "3", "--cases", "5"], &[], &dir);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let junit = run.junit.expect("a JUnit report");
+    let suites = junit_parser::from_reader(std::io::Cursor::new(junit.as_bytes()))
+        .expect("the JUnit report parses");
+    // Each table row of the summary: check, passed, failed (or "-", "-" when not exercised).
+    for line in run.stdout.lines().skip_while(|l| !l.starts_with("check")).skip(1) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [check, passed, failed, rest @ ..] = fields.as_slice() else {
+            break;
+        };
+        let suite = suites
+            .suites
+            .iter()
+            .find(|suite| suite.name == format!("specgate.{check}"))
+            .unwrap_or_else(|| panic!("a suite for {check}"));
+        if *passed == "-" {
+            assert_eq!(rest, &["not", "exercised"]);
+            assert_eq!((suite.tests, suite.skipped), (1, 1), "{check}");
+        } else {
+            let passed: u64 = passed.parse().expect("a count");
+            let failed: u64 = failed.parse().expect("a count");
+            assert_eq!(suite.tests, passed + failed, "{check}");
+            assert_eq!(suite.failures, failed, "{check}");
+            assert_eq!(suite.skipped, 0, "executed tests are never skipped: {check}");
+        }
+    }
+}
+
+#[test]
+fn checks_lists_the_catalogue() {
+    let run = specgate(&["checks"], &[], &scratch("checks"));
+    assert_eq!(run.code, 0);
+    for check in specgate::checks::CATALOGUE {
+        assert!(run.stdout.contains(check.id), "{} missing", check.id);
+    }
+    snapshot_settings().bind(|| insta::assert_snapshot!("checks", run.stdout));
+}
+
+#[test]
+fn run_help_documents_exit_codes() {
+    let run = specgate(&["run", "--help"], &[], &scratch("help"));
+    assert_eq!(run.code, 0);
+    snapshot_settings().bind(|| insta::assert_snapshot!("run_help", run.stdout));
+}
+
+/// Bad command lines and bad input: exit 2, one line on stderr naming the problem.
+#[test]
+fn bad_input_exits_2_with_one_line() {
+    let dir = scratch("bad-input");
+    std::fs::write(dir.join("broken.yaml"), "openapi: 3.0.3\npaths: [unclosed\n").unwrap();
+    std::fs::write(dir.join("empty.yaml"), "").unwrap();
+    std::fs::write(dir.join("swagger.yaml"), "swagger: '2.0'\n").unwrap();
+    std::fs::write(dir.join("binary.yaml"), [0xff, 0xfe, 0x00]).unwrap();
+    let password = [("SPECGATE_PASSWORD", PASSWORD)];
+    let table: &[(&[&str], &[(&str, &str)], &str)] = &[
+        (&["run", "--bogus"], &[], "--bogus"),
+        (&["run", "--timeout", "never"], &[], "--timeout"),
+        (&["run", "--cases", "-1"], &[], "'-1'"),
+        (&["run", "--spec", "missing.yaml"], &[], "cannot read spec missing.yaml"),
+        (&["run", "--spec", "broken.yaml"], &[], "cannot parse spec broken.yaml"),
+        (&["run", "--spec", "empty.yaml"], &[], "empty"),
+        (&["run", "--spec", "binary.yaml"], &[], "not UTF-8"),
+        (&["run", "--spec", "swagger.yaml"], &[], "only OpenAPI 3.0"),
+        (&["run", "--target", "ftp://x", "--user-id", "a"], &password, "not an http"),
+        (&["run", "--target", "http://127.0.0.1:9"], &password, "--user-id"),
+        (&["run", "--target", "http://127.0.0.1:9", "--user-id", "a"], &[], "SPECGATE_PASSWORD"),
+        (
+            &["run", "--target", "http://127.0.0.1:9", "--user-id", "a"],
+            &password,
+            "no token for scope user",
+        ),
+        (&["run", "--token", "user=x"], &[], "need --target"),
+        (&["serve", "--fault", "nonsense"], &[], "nonsense"),
+        (&["serve", "--user", "nocolon"], &[], "ID:PASSWORD"),
+    ];
+    for (args, env, expected) in table {
+        let run = specgate(args, env, &dir);
+        assert_eq!(run.code, 2, "{args:?}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains(expected), "{args:?}: {}", run.stderr);
+        assert!(!run.stderr.contains("panicked"), "{args:?}: {}", run.stderr);
+        if !args.contains(&"--bogus") && !args.contains(&"nonsense") && !args.contains(&"-1") {
+            assert_eq!(run.stderr.trim().lines().count(), 1, "{args:?}: {}", run.stderr);
+        }
+    }
+}
+
+fn remote(url: &str, timeout: &str, dir: &std::path::Path) -> support::Run {
+    let user_token = token("user");
+    specgate(
+        &["run", "--target", url, "--user-id", "alice", "--timeout", timeout],
+        &[("SPECGATE_PASSWORD", PASSWORD), ("SPECGATE_TOKEN_USER", &user_token)],
+        dir,
+    )
+}
+
+#[test]
+fn unreachable_target_exits_2() {
+    // Bind then drop: nothing listens on the port any more.
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let run = remote(&format!("http://127.0.0.1:{port}"), "2", &scratch("unreachable"));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("cannot connect"), "{}", run.stderr);
+}
+
+/// A listener that answers every connection with `reply` (or nothing, if `None`).
+fn fake_target(reply: Option<&'static [u8]>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().take(16) {
+            let Ok(mut stream) = stream else { continue };
+            let mut buffer = [0u8; 4096];
+            let _ = stream.read(&mut buffer);
+            match reply {
+                Some(reply) => {
+                    let _ = stream.write_all(reply);
+                }
+                // Keep the connection open and silent.
+                None => held.push(stream),
+            }
+        }
+    });
+    url
+}
+
+#[test]
+fn target_speaking_garbage_exits_2() {
+    let url = fake_target(Some(b"SSH-2.0-OpenSSH_9.6\r\n\r\nnot http at all"));
+    let run = remote(&url, "2", &scratch("garbage"));
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("not a valid HTTP answer"), "{}", run.stderr);
+}
+
+#[test]
+fn hanging_target_exits_2_after_the_timeout() {
+    let url = fake_target(None);
+    let started = std::time::Instant::now();
+    let run = remote(&url, "0.5", &scratch("hang"));
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("no answer within 0.5 s"), "{}", run.stderr);
+    // Generous: the point is that it ends, not how fast.
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+}
+
+/// A failing run with real secrets: no token and no password appear in anything written.
+#[test]
+fn secrets_never_appear_in_output() {
+    use specgate::server::Fault;
+    let server = TestServer::start(&[Fault::SecretEcho, Fault::DeepErrorMissingCode]);
+    let dir = scratch("secrets");
+    let run = run_remote(&server, &["--cases", "6"], &dir);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let junit = run.junit.expect("a JUnit report");
+    assert!(failures_by_check(&junit).contains_key("no_secret_echo"));
+    let mut secrets: Vec<String> = support::SCOPES.iter().map(|s| token(s)).collect();
+    secrets.push(PASSWORD.to_string());
+    for (name, text) in [("stdout", &run.stdout), ("stderr", &run.stderr), ("junit", &junit)] {
+        for secret in &secrets {
+            assert!(!text.contains(secret.as_str()), "{secret} appears in {name}");
+        }
+    }
+    assert!(junit.contains("${SPECGATE_TOKEN_USER}"), "placeholders name the variable");
+}
