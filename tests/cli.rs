@@ -35,7 +35,12 @@ fn junit_totals_match_the_terminal_summary() {
     let suites = junit_parser::from_reader(std::io::Cursor::new(junit.as_bytes()))
         .expect("the JUnit report parses");
     // Each table row of the summary: check, passed, failed (or "-", "-" when not exercised).
-    for line in run.stdout.lines().skip_while(|l| !l.starts_with("check")).skip(1) {
+    for line in run
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("check"))
+        .skip(1)
+    {
         let fields: Vec<&str> = line.split_whitespace().collect();
         let [check, passed, failed, rest @ ..] = fields.as_slice() else {
             break;
@@ -53,7 +58,10 @@ fn junit_totals_match_the_terminal_summary() {
             let failed: u64 = failed.parse().expect("a count");
             assert_eq!(suite.tests, passed + failed, "{check}");
             assert_eq!(suite.failures, failed, "{check}");
-            assert_eq!(suite.skipped, 0, "executed tests are never skipped: {check}");
+            assert_eq!(
+                suite.skipped, 0,
+                "executed tests are never skipped: {check}"
+            );
         }
     }
 }
@@ -75,27 +83,54 @@ fn run_help_documents_exit_codes() {
     snapshot_settings().bind(|| insta::assert_snapshot!("run_help", run.stdout));
 }
 
+/// A command line, its environment, and what stderr must mention.
+type BadInput<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+
 /// Bad command lines and bad input: exit 2, one line on stderr naming the problem.
 #[test]
 fn bad_input_exits_2_with_one_line() {
     let dir = scratch("bad-input");
-    std::fs::write(dir.join("broken.yaml"), "openapi: 3.0.3\npaths: [unclosed\n").unwrap();
+    std::fs::write(
+        dir.join("broken.yaml"),
+        "openapi: 3.0.3\npaths: [unclosed\n",
+    )
+    .unwrap();
     std::fs::write(dir.join("empty.yaml"), "").unwrap();
     std::fs::write(dir.join("swagger.yaml"), "swagger: '2.0'\n").unwrap();
     std::fs::write(dir.join("binary.yaml"), [0xff, 0xfe, 0x00]).unwrap();
     let password = [("SPECGATE_PASSWORD", PASSWORD)];
-    let table: &[(&[&str], &[(&str, &str)], &str)] = &[
+    let table: &[BadInput] = &[
         (&["run", "--bogus"], &[], "--bogus"),
         (&["run", "--timeout", "never"], &[], "--timeout"),
         (&["run", "--cases", "-1"], &[], "'-1'"),
-        (&["run", "--spec", "missing.yaml"], &[], "cannot read spec missing.yaml"),
-        (&["run", "--spec", "broken.yaml"], &[], "cannot parse spec broken.yaml"),
+        (
+            &["run", "--spec", "missing.yaml"],
+            &[],
+            "cannot read spec missing.yaml",
+        ),
+        (
+            &["run", "--spec", "broken.yaml"],
+            &[],
+            "cannot parse spec broken.yaml",
+        ),
         (&["run", "--spec", "empty.yaml"], &[], "empty"),
         (&["run", "--spec", "binary.yaml"], &[], "not UTF-8"),
         (&["run", "--spec", "swagger.yaml"], &[], "only OpenAPI 3.0"),
-        (&["run", "--target", "ftp://x", "--user-id", "a"], &password, "not an http"),
-        (&["run", "--target", "http://127.0.0.1:9"], &password, "--user-id"),
-        (&["run", "--target", "http://127.0.0.1:9", "--user-id", "a"], &[], "SPECGATE_PASSWORD"),
+        (
+            &["run", "--target", "ftp://x", "--user-id", "a"],
+            &password,
+            "not an http",
+        ),
+        (
+            &["run", "--target", "http://127.0.0.1:9"],
+            &password,
+            "--user-id",
+        ),
+        (
+            &["run", "--target", "http://127.0.0.1:9", "--user-id", "a"],
+            &[],
+            "SPECGATE_PASSWORD",
+        ),
         (
             &["run", "--target", "http://127.0.0.1:9", "--user-id", "a"],
             &password,
@@ -111,7 +146,12 @@ fn bad_input_exits_2_with_one_line() {
         assert!(run.stderr.contains(expected), "{args:?}: {}", run.stderr);
         assert!(!run.stderr.contains("panicked"), "{args:?}: {}", run.stderr);
         if !args.contains(&"--bogus") && !args.contains(&"nonsense") && !args.contains(&"-1") {
-            assert_eq!(run.stderr.trim().lines().count(), 1, "{args:?}: {}", run.stderr);
+            assert_eq!(
+                run.stderr.trim().lines().count(),
+                1,
+                "{args:?}: {}",
+                run.stderr
+            );
         }
     }
 }
@@ -119,8 +159,19 @@ fn bad_input_exits_2_with_one_line() {
 fn remote(url: &str, timeout: &str, dir: &std::path::Path) -> support::Run {
     let user_token = token("user");
     specgate(
-        &["run", "--target", url, "--user-id", "alice", "--timeout", timeout],
-        &[("SPECGATE_PASSWORD", PASSWORD), ("SPECGATE_TOKEN_USER", &user_token)],
+        &[
+            "run",
+            "--target",
+            url,
+            "--user-id",
+            "alice",
+            "--timeout",
+            timeout,
+        ],
+        &[
+            ("SPECGATE_PASSWORD", PASSWORD),
+            ("SPECGATE_TOKEN_USER", &user_token),
+        ],
         dir,
     )
 }
@@ -128,8 +179,16 @@ fn remote(url: &str, timeout: &str, dir: &std::path::Path) -> support::Run {
 #[test]
 fn unreachable_target_exits_2() {
     // Bind then drop: nothing listens on the port any more.
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let run = remote(&format!("http://127.0.0.1:{port}"), "2", &scratch("unreachable"));
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let run = remote(
+        &format!("http://127.0.0.1:{port}"),
+        "2",
+        &scratch("unreachable"),
+    );
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("cannot connect"), "{}", run.stderr);
 }
@@ -161,7 +220,11 @@ fn target_speaking_garbage_exits_2() {
     let url = fake_target(Some(b"SSH-2.0-OpenSSH_9.6\r\n\r\nnot http at all"));
     let run = remote(&url, "2", &scratch("garbage"));
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
-    assert!(run.stderr.contains("not a valid HTTP answer"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("not a valid HTTP answer"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -170,7 +233,11 @@ fn hanging_target_exits_2_after_the_timeout() {
     let started = std::time::Instant::now();
     let run = remote(&url, "0.5", &scratch("hang"));
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
-    assert!(run.stderr.contains("no answer within 0.5 s"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no answer within 0.5 s"),
+        "{}",
+        run.stderr
+    );
     // Generous: the point is that it ends, not how fast.
     assert!(started.elapsed() < std::time::Duration::from_secs(60));
 }
@@ -187,10 +254,20 @@ fn secrets_never_appear_in_output() {
     assert!(failures_by_check(&junit).contains_key("no_secret_echo"));
     let mut secrets: Vec<String> = support::SCOPES.iter().map(|s| token(s)).collect();
     secrets.push(PASSWORD.to_string());
-    for (name, text) in [("stdout", &run.stdout), ("stderr", &run.stderr), ("junit", &junit)] {
+    for (name, text) in [
+        ("stdout", &run.stdout),
+        ("stderr", &run.stderr),
+        ("junit", &junit),
+    ] {
         for secret in &secrets {
-            assert!(!text.contains(secret.as_str()), "{secret} appears in {name}");
+            assert!(
+                !text.contains(secret.as_str()),
+                "{secret} appears in {name}"
+            );
         }
     }
-    assert!(junit.contains("${SPECGATE_TOKEN_USER}"), "placeholders name the variable");
+    assert!(
+        junit.contains("${SPECGATE_TOKEN_USER}"),
+        "placeholders name the variable"
+    );
 }

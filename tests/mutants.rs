@@ -8,25 +8,65 @@ use support::{failures_by_check, run_remote, scratch, TestServer};
 
 /// Each fault, the check that must fail, and every check allowed to fail with it.
 const MATRIX: &[(Fault, &str, &[&str])] = &[
-    (Fault::UndocumentedStatus, "status_documented", &["status_documented"]),
-    (Fault::DeepErrorMissingCode, "response_schema", &["response_schema"]),
-    (Fault::ScopeNotEnforced, "scope_enforced", &["scope_enforced", "state_unchanged"]),
-    (Fault::NoAuth, "auth_required", &["auth_required", "state_unchanged"]),
-    (Fault::OtherUserChangeable, "own_resource_only", &["own_resource_only"]),
+    (
+        Fault::UndocumentedStatus,
+        "status_documented",
+        &["status_documented"],
+    ),
+    (
+        Fault::DeepErrorMissingCode,
+        "response_schema",
+        &["response_schema"],
+    ),
+    (
+        Fault::ScopeNotEnforced,
+        "scope_enforced",
+        &["scope_enforced", "state_unchanged"],
+    ),
+    (
+        Fault::NoAuth,
+        "auth_required",
+        &["auth_required", "state_unchanged"],
+    ),
+    (
+        Fault::OtherUserChangeable,
+        "own_resource_only",
+        &["own_resource_only"],
+    ),
     (
         Fault::WrongPasswordAccepted,
         "wrong_password_rejected",
-        &["wrong_password_rejected", "state_changed", "state_unchanged"],
+        &[
+            "wrong_password_rejected",
+            "state_changed",
+            "state_unchanged",
+        ],
     ),
     (
         Fault::ChangeNotPersisted,
         "state_unchanged",
         &["state_changed", "state_unchanged"],
     ),
-    (Fault::InvalidBodyAccepted, "negative_rejected", &["negative_rejected"]),
-    (Fault::ServerErrorOnUnicode, "server_error", &["server_error"]),
-    (Fault::WrongErrorCode, "response_schema", &["response_schema"]),
-    (Fault::DetailsNotArray, "response_schema", &["response_schema"]),
+    (
+        Fault::InvalidBodyAccepted,
+        "negative_rejected",
+        &["negative_rejected"],
+    ),
+    (
+        Fault::ServerErrorOnUnicode,
+        "server_error",
+        &["server_error"],
+    ),
+    (
+        Fault::WrongErrorCode,
+        "response_schema",
+        &["response_schema"],
+    ),
+    (
+        Fault::DetailsNotArray,
+        "response_schema",
+        &["response_schema"],
+    ),
     (Fault::TextPlainErrors, "content_type", &["content_type"]),
     (Fault::BodyOn200, "content_type", &["content_type"]),
     (Fault::SecretEcho, "no_secret_echo", &["no_secret_echo"]),
@@ -55,12 +95,22 @@ fn every_fault_fails_its_check_and_only_related_ones() {
         let server = TestServer::start(&[*fault]);
         let dir = scratch(&format!("{fault:?}"));
         let run = run_remote(&server, &["--cases", "8", "--timeout", "0.5"], &dir);
-        let failed = run.junit.as_deref().map(failures_by_check).unwrap_or_default();
+        let failed = run
+            .junit
+            .as_deref()
+            .map(failures_by_check)
+            .unwrap_or_default();
         if run.code != 1 {
-            problems.push(format!("{fault:?}: exit {} ({})", run.code, run.stderr.trim()));
+            problems.push(format!(
+                "{fault:?}: exit {} ({})",
+                run.code,
+                run.stderr.trim()
+            ));
         }
         if !failed.contains_key(*expected) {
-            problems.push(format!("{fault:?}: {expected} did not fail (failed: {failed:?})"));
+            problems.push(format!(
+                "{fault:?}: {expected} did not fail (failed: {failed:?})"
+            ));
         }
         for check in failed.keys() {
             if !allowed.contains(&check.as_str()) {

@@ -36,6 +36,7 @@ pub enum Fault {
     /// 400 errors are sent with Content-Type text/plain (the body is still the JSON text).
     TextPlainErrors,
     /// A successful change answers 200 with a JSON body although the operation documents none.
+    #[value(name = "body-on-200")]
     BodyOn200,
     /// The 400 for a wrong current password echoes the submitted password in error_message.
     SecretEcho,

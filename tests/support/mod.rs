@@ -106,7 +106,12 @@ pub fn run_remote(server: &TestServer, extra: &[&str], dir: &std::path::Path) ->
     args.extend_from_slice(extra);
     let tokens: Vec<(String, String)> = SCOPES
         .iter()
-        .map(|scope| (format!("SPECGATE_TOKEN_{}", scope.to_uppercase()), token(scope)))
+        .map(|scope| {
+            (
+                format!("SPECGATE_TOKEN_{}", scope.to_uppercase()),
+                token(scope),
+            )
+        })
         .collect();
     let mut env: Vec<(&str, &str)> = tokens
         .iter()
@@ -126,7 +131,11 @@ pub fn failures_by_check(junit: &str) -> BTreeMap<String, u64> {
         .filter(|suite| suite.failures > 0)
         .map(|suite| {
             let check = suite.name.trim_start_matches("specgate.").to_string();
-            let failed = suite.cases.iter().filter(|case| case.status.is_failure()).count();
+            let failed = suite
+                .cases
+                .iter()
+                .filter(|case| case.status.is_failure())
+                .count();
             assert_eq!(failed as u64, suite.failures, "suite {} counts", suite.name);
             (check, suite.failures)
         })
