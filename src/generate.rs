@@ -64,6 +64,11 @@ impl Generator {
 
 /// A proptest strategy for values valid against `node` (a part of `schema`).
 pub fn strategy_for(schema: &Schema, node: &Value, depth: u32) -> BoxedStrategy<Value> {
+    if depth > MAX_DEPTH * 4 {
+        // A schema that requires itself without end has no finite instance: give up here
+        // (the caller's validity re-check drops the value) rather than recurse forever.
+        return Just(Value::Null).boxed();
+    }
     let node = schema.resolve(node);
     if let Some(Value::Array(options)) = node.get("enum") {
         if !options.is_empty() {
@@ -215,7 +220,7 @@ pub enum Encoding {
     Truncated,
     /// The JSON text followed by bytes that are not JSON.
     TrailingGarbage,
-    /// The JSON text with a byte that is not UTF-8 inside its last string.
+    /// The JSON text with a byte that is not UTF-8 inside its first string.
     InvalidUtf8,
     /// No body at all.
     Empty,
@@ -235,11 +240,16 @@ impl Encoding {
             }
             Encoding::TrailingGarbage => format!("{text} }}garbage").into_bytes(),
             Encoding::InvalidUtf8 => {
+                // Inside the first string, which in an object is its first key: a lenient
+                // parser that replaces the byte with U+FFFD then sees an unknown property and
+                // misses a required one, rather than storing a password nobody knows.
                 let mut bytes = text.into_bytes();
                 let at = bytes
                     .iter()
-                    .rposition(|b| *b == b'"')
-                    .unwrap_or(bytes.len());
+                    .enumerate()
+                    .filter(|(_, b)| **b == b'"')
+                    .nth(1)
+                    .map_or(bytes.len(), |(at, _)| at);
                 bytes.insert(at, 0xFF);
                 bytes
             }
@@ -462,6 +472,16 @@ mod tests {
             );
         }
         assert!(Encoding::Empty.encode(Some(&value)).is_empty());
+    }
+
+    #[test]
+    fn endless_required_recursion_yields_nothing_instead_of_hanging() {
+        let definitions = std::sync::Arc::new(json!({
+            "Node": {"type": "object", "required": ["next"], "properties": {"next": {"$ref": "#/components/schemas/Node"}}}
+        }));
+        let schema =
+            Schema::compile(&json!({"$ref": "#/components/schemas/Node"}), &definitions).unwrap();
+        assert_eq!(Generator::new(1).valid(&schema), None);
     }
 
     #[test]
