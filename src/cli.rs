@@ -32,8 +32,27 @@ pub enum Command {
     Run(RunArgs),
     /// Serve the reference implementation of the PrivX password operation (test-only tokens).
     Serve(ServeArgs),
+    /// Validate OpenAPI 3.0 documents and report every problem with its line and column.
+    #[command(after_help = VALIDATE_EXIT_CODES)]
+    Validate(ValidateArgs),
     /// List the checks a run applies.
     Checks,
+}
+
+const VALIDATE_EXIT_CODES: &str = "Exit codes:
+  0  no errors (warnings allowed)
+  1  errors found
+  2  a file cannot be read or parsed";
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The documents to validate (YAML or JSON).
+    #[arg(required = true, value_name = "SPEC")]
+    pub specs: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: crate::spec::lint::Format,
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use specgate::cli::{Cli, Command, RunArgs, ServeArgs};
+use specgate::cli::{Cli, Command, RunArgs, ServeArgs, ValidateArgs};
 use specgate::config::RunConfig;
 use specgate::error::Error;
 use specgate::report::{terminal, Restore};
@@ -24,6 +24,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run(args),
         Command::Serve(args) => serve(args),
+        Command::Validate(args) => validate(args),
         Command::Checks => {
             for check in checks::CATALOGUE {
                 println!("{:<26}{}", check.id, check.description);
@@ -71,6 +72,39 @@ fn run(args: RunArgs) -> Result<u8, Error> {
         exit::CONFORMANT
     } else {
         exit::NOT_CONFORMANT
+    })
+}
+
+fn validate(args: ValidateArgs) -> Result<u8, Error> {
+    use specgate::spec::lint::{self, Severity};
+    let mut documents = Vec::new();
+    for path in &args.specs {
+        let shown = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|error| Error::SpecRead {
+            path: shown.clone(),
+            reason: error.to_string().to_lowercase(),
+        })?;
+        documents.push(lint::lint(&bytes, &shown));
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    lint::render(&documents, args.format, &mut out).map_err(|error| Error::Write {
+        path: "standard output".into(),
+        reason: error.to_string(),
+    })?;
+    let _ = out.flush();
+    let unreadable = documents.iter().any(|d| d.result.is_err());
+    let errors = documents.iter().any(|d| {
+        d.result
+            .as_ref()
+            .is_ok_and(|found| found.iter().any(|f| f.severity == Severity::Error))
+    });
+    Ok(if unreadable {
+        exit::ERROR
+    } else if errors {
+        exit::NOT_CONFORMANT
+    } else {
+        exit::CONFORMANT
     })
 }
 

@@ -5,6 +5,7 @@
 //! after loading reads the document again. Linting a document (`specgate validate`) is not
 //! done here.
 
+pub mod lint;
 mod load;
 mod schema;
 
