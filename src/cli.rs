@@ -102,6 +102,18 @@ pub struct RunArgs {
     #[arg(long, default_value = "10", value_name = "SECONDS")]
     pub timeout: String,
 
+    /// Apply only these checks (comma-separated ids; `specgate checks` lists them).
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub checks: Vec<String>,
+
+    /// Apply every check but these (comma-separated ids).
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub exclude_checks: Vec<String>,
+
+    /// Treat warnings (checks of warning severity, such as error_semantics) as failures.
+    #[arg(long)]
+    pub strict: bool,
+
     /// Where to write the JUnit XML report.
     #[arg(long, default_value = "target/specgate/junit.xml", value_name = "PATH")]
     pub junit: PathBuf,

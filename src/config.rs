@@ -6,6 +6,7 @@ use std::time::Duration;
 use reqwest::Url;
 
 use crate::auth::{token_variable, Tokens};
+use crate::checks::{self, Check};
 use crate::cli::RunArgs;
 use crate::error::{Error, Result};
 use crate::spec::Spec;
@@ -33,6 +34,10 @@ pub struct RunConfig {
     pub cases: usize,
     pub timeout: Duration,
     pub junit: PathBuf,
+    /// The checks to apply, in catalogue order.
+    pub checks: Vec<&'static Check>,
+    /// Warnings fail the run.
+    pub strict: bool,
 }
 
 impl RunConfig {
@@ -87,6 +92,12 @@ impl RunConfig {
                 }
             }
         };
+        let checks = checks::select(&args.checks, &args.exclude_checks).map_err(Error::Usage)?;
+        if checks.is_empty() {
+            return Err(Error::Usage(
+                "--checks and --exclude-checks leave no check to run".into(),
+            ));
+        }
         if args.cases == 0 {
             return Err(Error::Usage("--cases must be at least 1".into()));
         }
@@ -97,6 +108,8 @@ impl RunConfig {
             cases: args.cases,
             timeout,
             junit: args.junit,
+            checks,
+            strict: args.strict,
         })
     }
 }

@@ -208,8 +208,8 @@ pub struct Mutation {
     pub encoding: Encoding,
     /// The Content-Type sent; `None` sends none.
     pub content_type: Option<String>,
-    /// The top-level property this mutation changed, if any: a caller must not overwrite it.
-    pub property: Option<String>,
+    /// The top-level properties this mutation broke: a caller must not overwrite them.
+    pub properties: Vec<String>,
 }
 
 /// How a body's JSON value becomes bytes.
@@ -262,13 +262,13 @@ impl Encoding {
 /// JSON mutations that the schema would still accept are dropped.
 pub fn mutations(schema: &Schema, valid: &Value, media_type: &str) -> Vec<Mutation> {
     let node = schema.resolve(&schema.json);
-    let json = |rule, label: String, value: Value, property: Option<String>| Mutation {
+    let json = |rule, label: String, value: Value, properties: Vec<String>| Mutation {
         rule,
         label,
         value: Some(value),
         encoding: Encoding::Json,
         content_type: Some(media_type.to_string()),
-        property,
+        properties,
     };
     let mut found = Vec::new();
     if let (Some(object), Some(Value::Object(properties))) =
@@ -282,7 +282,7 @@ pub fn mutations(schema: &Schema, valid: &Value, media_type: &str) -> Vec<Mutati
                 "required",
                 "every required property missing".into(),
                 Value::Object(broken),
-                None,
+                required.iter().map(|name| name.to_string()).collect(),
             ));
         }
         for name in required {
@@ -292,7 +292,7 @@ pub fn mutations(schema: &Schema, valid: &Value, media_type: &str) -> Vec<Mutati
                 "required",
                 format!("missing `{name}`"),
                 Value::Object(broken),
-                Some(name.to_string()),
+                vec![name.to_string()],
             ));
         }
         for (name, property) in properties {
@@ -303,7 +303,7 @@ pub fn mutations(schema: &Schema, valid: &Value, media_type: &str) -> Vec<Mutati
                     "type",
                     format!("`{name}` is {kind}"),
                     Value::Object(broken),
-                    Some(name.clone()),
+                    vec![name.clone()],
                 ));
             }
         }
@@ -314,7 +314,12 @@ pub fn mutations(schema: &Schema, valid: &Value, media_type: &str) -> Vec<Mutati
         } else {
             wrong
         };
-        found.push(json("body-type", format!("body is {kind}"), wrong, None));
+        found.push(json(
+            "body-type",
+            format!("body is {kind}"),
+            wrong,
+            Vec::new(),
+        ));
     }
     found.retain(|mutation| {
         mutation
@@ -329,7 +334,7 @@ pub fn mutations(schema: &Schema, valid: &Value, media_type: &str) -> Vec<Mutati
         value: Some(valid.clone()),
         encoding,
         content_type: content_type.map(str::to_string),
-        property: None,
+        properties: Vec::new(),
     };
     found.extend([
         encoded(

@@ -33,7 +33,7 @@ pub async fn run(config: &RunConfig) -> Result<Finished> {
     let mut secrets = Secrets::default();
     // The embedded server lives as long as this function: the run ends before it does.
     let mut embedded = None;
-    let settings = match &config.target {
+    let (base_url, embedded_target, tokens, account) = match &config.target {
         Target::Embedded => {
             let server_config = ServerConfig::standard();
             let fixture = server_config.fixture.clone();
@@ -55,26 +55,18 @@ pub async fn run(config: &RunConfig) -> Result<Finished> {
                     tokens.insert(scope, &token.value);
                 }
             }
-            let url = format!("http://{}", running.addr);
-            let settings = Settings {
-                base_url: url.parse().map_err(|_| Error::Serve {
-                    addr: url.clone(),
-                    reason: "not a URL".into(),
-                })?,
-                target_label: url,
-                embedded: true,
-                tokens,
-                unknown_token: unknown_token(config.seed),
-                account: Account {
-                    user_id: user.id.clone(),
-                    password: user.password.clone(),
-                    other_user_id: Some(other.id.clone()),
-                },
-                seed: config.seed,
-                budget,
+            let account = Account {
+                user_id: user.id.clone(),
+                password: user.password.clone(),
+                other_user_id: Some(other.id.clone()),
             };
+            let url = format!("http://{}", running.addr);
             embedded = Some(running);
-            settings
+            let url = url.parse().map_err(|_| Error::Serve {
+                addr: url.clone(),
+                reason: "not a URL".into(),
+            })?;
+            (url, true, tokens, account)
         }
         Target::Remote {
             url,
@@ -84,21 +76,25 @@ pub async fn run(config: &RunConfig) -> Result<Finished> {
             tokens,
         } => {
             let tokens = config::tokens(&spec, tokens, |name| std::env::var(name).ok())?;
-            Settings {
-                base_url: url.clone(),
-                target_label: url.to_string(),
-                embedded: false,
-                tokens,
-                unknown_token: unknown_token(config.seed),
-                account: Account {
-                    user_id: user_id.clone(),
-                    password: password.clone(),
-                    other_user_id: other_user_id.clone(),
-                },
-                seed: config.seed,
-                budget,
-            }
+            let account = Account {
+                user_id: user_id.clone(),
+                password: password.clone(),
+                other_user_id: other_user_id.clone(),
+            };
+            (url.clone(), false, tokens, account)
         }
+    };
+    let settings = Settings {
+        target_label: base_url.to_string().trim_end_matches('/').to_string(),
+        base_url,
+        embedded: embedded_target,
+        tokens,
+        unknown_token: unknown_token(config.seed),
+        account,
+        seed: config.seed,
+        budget,
+        checks: config.checks.clone(),
+        strict: config.strict,
     };
     for (scope, token) in settings.tokens.iter() {
         secrets.add(token, &token_variable(scope));

@@ -50,8 +50,12 @@ impl PasswordContract {
 pub enum Intent {
     /// A schema-valid body for the caller's own account with its current password.
     Valid,
-    /// A body that breaks the named rule of the request schema.
-    InvalidBody { rule: &'static str },
+    /// A body that breaks the named rule of the request schema, in the named top-level
+    /// properties (none for body-level breakage).
+    InvalidBody {
+        rule: &'static str,
+        properties: Vec<String>,
+    },
     /// A valid body whose current password is wrong.
     WrongPassword,
     /// A valid body sent to another existing user's account.
@@ -88,9 +92,9 @@ pub struct Body {
     pub value: Option<Value>,
     pub encoding: Encoding,
     pub content_type: Option<String>,
-    /// A top-level property the runner must send as it is (not replace with the account's
+    /// Top-level properties the runner must send as they are (not replace with the account's
     /// current password).
-    pub keep: Option<String>,
+    pub keep: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -139,7 +143,7 @@ pub fn build(
         let request = operation.request_body.as_ref();
         let schema = request.and_then(|body| body.schema.as_ref());
         let media_type = request.map_or("application/json", |body| body.media_type.as_str());
-        let json_body = |value: Value, keep: Option<String>| {
+        let json_body = |value: Value, keep: Vec<String>| {
             Some(Body {
                 value: Some(value),
                 encoding: Encoding::Json,
@@ -148,7 +152,9 @@ pub fn build(
             })
         };
         let valid = |generator: &mut Generator| match schema {
-            Some(schema) => generator.valid(schema).map(|value| json_body(value, None)),
+            Some(schema) => generator
+                .valid(schema)
+                .map(|value| json_body(value, Vec::new())),
             None => Some(None),
         };
         let contract = PasswordContract::detect(operation);
@@ -179,10 +185,11 @@ pub fn build(
                     value: mutation.value,
                     encoding: mutation.encoding,
                     content_type: mutation.content_type,
-                    keep: mutation.property,
+                    keep: mutation.properties.clone(),
                 };
                 let intent = Intent::InvalidBody {
                     rule: mutation.rule,
+                    properties: mutation.properties,
                 };
                 push(
                     mutation.label,
@@ -201,7 +208,7 @@ pub fn build(
                         let wrong = generator.fresh_password();
                         object.insert(contract.current.clone(), Value::String(wrong));
                     }
-                    body.keep = Some(contract.current.clone());
+                    body.keep = vec![contract.current.clone()];
                     let label = "wrong current password".to_string();
                     push(
                         label,

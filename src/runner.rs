@@ -12,7 +12,7 @@ use reqwest::Url;
 use serde_json::Value;
 
 use crate::auth::{Credential, Tokens};
-use crate::checks::{self, Observation, Verdict};
+use crate::checks::{self, Check, Observation, Severity, Verdict};
 use crate::client::{Client, Exchange, Request};
 use crate::error::{Error, Result};
 use crate::generate::{Encoding, Generator};
@@ -45,6 +45,10 @@ pub struct Settings {
     pub account: Account,
     pub seed: u64,
     pub budget: Budget,
+    /// The checks to apply, in catalogue order.
+    pub checks: Vec<&'static Check>,
+    /// Warnings count as failures.
+    pub strict: bool,
 }
 
 /// Runs every case of the plan against the target.
@@ -106,7 +110,10 @@ pub async fn run(spec: &Spec, settings: &Settings, client: &Client) -> Result<Ou
     }
     let restore = runner.restore().await;
     let matrix = matrix(spec, scheme, settings, &runner.records, &cases);
+    let warnings = setup_warnings(&runner.records, &cases, spec, scheme_name);
     Ok(Outcome {
+        checks: settings.checks.iter().map(|check| check.id).collect(),
+        warnings,
         spec_source: spec.source.clone(),
         target: settings.target_label.clone(),
         embedded: settings.embedded,
@@ -247,7 +254,7 @@ impl Runner<'_> {
                 .request_body
                 .as_ref()
                 .map(|b| b.media_type.clone()),
-            keep: None,
+            keep: Vec::new(),
         };
         let request = self.request(operation, &credential, PathUser::Own, Some(&body));
         let exchange = self.client.send(request).await;
@@ -314,7 +321,7 @@ impl Runner<'_> {
             return body;
         };
         // Replace, never add: a body that lacks the property lacks it on purpose.
-        let kept = body.keep.as_deref() == Some(contract.current.as_str());
+        let kept = body.keep.contains(&contract.current);
         if let (false, Some(slot)) = (kept, object.get_mut(&contract.current)) {
             *slot = Value::String(current.clone());
         }
@@ -372,9 +379,22 @@ impl Runner<'_> {
             allowed: plan::accepts(operation, self.scheme, &case.credential),
             exchange: &exchange,
         };
-        let verdicts = checks::CATALOGUE
+        let strict = self.settings.strict;
+        let verdicts = self
+            .settings
+            .checks
             .iter()
-            .map(|check| (check.id, (check.evaluate)(&observation)))
+            .map(|check| {
+                let mut verdict = (check.evaluate)(&observation);
+                if let Verdict::Fail(finding) = &mut verdict {
+                    finding.severity = if strict {
+                        Severity::Error
+                    } else {
+                        check.severity
+                    };
+                }
+                (check.id, verdict)
+            })
             .filter(|(_, verdict)| *verdict != Verdict::Skip)
             .collect();
         let policy_refusal = checks::is_policy_refusal(&observation);
@@ -471,7 +491,7 @@ impl Runner<'_> {
                 .request_body
                 .as_ref()
                 .map(|b| b.media_type.clone()),
-            keep: None,
+            keep: Vec::new(),
         };
         let request = self.request(operation, credential, PathUser::Own, Some(&body));
         let exchange = self.client.send(request).await;
@@ -573,6 +593,52 @@ fn matrix(
         }
     }
     rows
+}
+
+/// Signs that the run's setup, not the target, is at fault: said at the top of the report
+/// instead of burying the reader in failures.
+fn setup_warnings(
+    records: &[Record],
+    cases: &[Case],
+    spec: &Spec,
+    scheme: Option<&str>,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let mut credentials: Vec<&Credential> = Vec::new();
+    for case in cases {
+        let operation = &spec.operations[case.operation];
+        if case.intent == Intent::Valid
+            && plan::accepts(operation, scheme, &case.credential)
+            && !credentials.contains(&&case.credential)
+        {
+            credentials.push(&case.credential);
+        }
+    }
+    for credential in credentials {
+        let statuses: Vec<u16> = records
+            .iter()
+            .filter(|record| {
+                &record.credential == credential
+                    && cases
+                        .iter()
+                        .any(|case| case.id == record.id && case.intent == Intent::Valid)
+            })
+            .filter_map(|record| record.exchange.response.as_ref().ok().map(|r| r.status))
+            .collect();
+        let total = statuses.len();
+        let denied = statuses.iter().filter(|s| matches!(s, 401 | 403)).count();
+        let refused = statuses.iter().filter(|s| !is_success(**s)).count();
+        if total > 0 && denied * 2 > total {
+            warnings.push(format!(
+                "the `{credential}` token looks invalid or expired: {denied} of {total} valid requests with it were refused with 401/403"
+            ));
+        } else if total > 0 && refused * 2 > total {
+            warnings.push(format!(
+                "most valid requests with `{credential}` were refused ({refused} of {total}): check the test account's password and the server's password policy"
+            ));
+        }
+    }
+    warnings
 }
 
 /// How long to wait for one request; shared with the CLI's default.

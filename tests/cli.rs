@@ -77,6 +77,30 @@ fn checks_lists_the_catalogue() {
 }
 
 #[test]
+fn checks_flag_runs_only_the_named_checks() {
+    let dir = scratch("only-checks");
+    let run = specgate(
+        &[
+            "run",
+            "--seed",
+            "1",
+            "--checks",
+            "status_documented,response_schema",
+        ],
+        &[],
+        &dir,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let junit = run.junit.expect("a JUnit report");
+    let suites = junit_parser::from_reader(std::io::Cursor::new(junit.as_bytes())).unwrap();
+    let names: Vec<&str> = suites.suites.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["specgate.status_documented", "specgate.response_schema"]
+    );
+}
+
+#[test]
 fn run_help_documents_exit_codes() {
     let run = specgate(&["run", "--help"], &[], &scratch("help"));
     assert_eq!(run.code, 0);
@@ -138,6 +162,12 @@ fn bad_input_exits_2_with_one_line() {
         ),
         (&["run", "--token", "user=x"], &[], "need --target"),
         (&["serve", "--fault", "nonsense"], &[], "nonsense"),
+        (
+            &["run", "--checks", "status_documented,bogus"],
+            &[],
+            "no check `bogus` (checks: timeout, server_error",
+        ),
+        (&["run", "--exclude-checks", "nope"], &[], "no check `nope`"),
         (&["serve", "--user", "nocolon"], &[], "ID:PASSWORD"),
     ];
     for (args, env, expected) in table {

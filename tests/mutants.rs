@@ -16,7 +16,7 @@ const MATRIX: &[(Fault, &str, &[&str])] = &[
     (
         Fault::DeepErrorMissingCode,
         "response_schema",
-        &["response_schema"],
+        &["response_schema", "error_semantics"],
     ),
     (
         Fault::ScopeNotEnforced,
@@ -65,13 +65,50 @@ const MATRIX: &[(Fault, &str, &[&str])] = &[
     (
         Fault::DetailsNotArray,
         "response_schema",
-        &["response_schema"],
+        &["response_schema", "error_semantics"],
     ),
     (Fault::TextPlainErrors, "content_type", &["content_type"]),
     (Fault::BodyOn200, "content_type", &["content_type"]),
     (Fault::SecretEcho, "no_secret_echo", &["no_secret_echo"]),
     (Fault::Hang, "timeout", &["timeout"]),
+    (
+        Fault::OldPasswordStillWorks,
+        "state_changed",
+        &["state_changed", "state_unchanged"],
+    ),
+    (
+        Fault::ChangeDespiteRefusal,
+        "state_unchanged",
+        &["state_unchanged"],
+    ),
+    (
+        Fault::WrongErrorSemantics,
+        "error_semantics",
+        &["error_semantics"],
+    ),
+    (
+        Fault::ValidRefused,
+        "positive_accepted",
+        &["positive_accepted"],
+    ),
 ];
+
+#[test]
+fn matrix_covers_every_fault_and_every_check() {
+    for fault in Fault::all() {
+        assert!(
+            MATRIX.iter().any(|(f, _, _)| f == fault),
+            "{fault:?} has no row"
+        );
+    }
+    for check in specgate::checks::CATALOGUE {
+        assert!(
+            MATRIX.iter().any(|(_, expected, _)| *expected == check.id),
+            "no fault proves {}",
+            check.id
+        );
+    }
+}
 
 #[test]
 fn clean_reference_server_is_conformant() {
@@ -94,7 +131,12 @@ fn every_fault_fails_its_check_and_only_related_ones() {
     for (fault, expected, allowed) in MATRIX {
         let server = TestServer::start(&[*fault]);
         let dir = scratch(&format!("{fault:?}"));
-        let run = run_remote(&server, &["--cases", "8", "--timeout", "0.5"], &dir);
+        // --strict: a fault of a warning-severity check must still fail the run.
+        let run = run_remote(
+            &server,
+            &["--cases", "8", "--timeout", "0.5", "--strict"],
+            &dir,
+        );
         let failed = run
             .junit
             .as_deref()

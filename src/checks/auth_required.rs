@@ -1,13 +1,14 @@
 //! `auth_required`: without a token, or with a token no server issued, a valid request to a
 //! secured operation is refused with 401 or 403.
 
-use super::{Check, Observation, Verdict};
+use super::{Check, Observation, Severity, Verdict};
 use crate::auth::Credential;
 use crate::plan::Intent;
 
 pub const CHECK: Check = Check {
     id: "auth_required",
     description: "no token and an unknown token are answered 401 or 403",
+    severity: Severity::Error,
     evaluate,
 };
 
@@ -51,7 +52,10 @@ mod tests {
             ("unknown", Intent::Valid, json(400, denied), "fail"),
             (
                 "none",
-                Intent::InvalidBody { rule: "type" },
+                Intent::InvalidBody {
+                    rule: "type",
+                    properties: vec![],
+                },
                 json(400, denied),
                 "skip",
             ),

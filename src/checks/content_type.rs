@@ -1,11 +1,12 @@
 //! `content_type`: a body comes with a documented media type, and no body comes where the
 //! response documents none. Parameters such as `charset` are ignored.
 
-use super::{essence, Check, Observation, Verdict};
+use super::{essence, Check, Observation, Severity, Verdict};
 
 pub const CHECK: Check = Check {
     id: "content_type",
     description: "the Content-Type is a documented media type; no body where none is documented",
+    severity: Severity::Error,
     evaluate,
 };
 

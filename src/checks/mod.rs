@@ -7,6 +7,7 @@
 
 mod auth_required;
 mod content_type;
+mod error_semantics;
 mod negative_rejected;
 mod no_secret_echo;
 mod own_resource_only;
@@ -33,7 +34,21 @@ pub struct Check {
     pub id: &'static str,
     /// One line, for `specgate checks` and the reports.
     pub description: &'static str,
+    /// How much a failure weighs by default: warnings do not fail a run unless `--strict`.
+    pub severity: Severity,
     pub evaluate: fn(&Observation) -> Verdict,
+}
+
+impl std::fmt::Debug for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Error,
+    Warning,
 }
 
 /// Every check, in report order.
@@ -52,6 +67,7 @@ pub const CATALOGUE: &[Check] = &[
     state_changed::CHECK,
     state_unchanged::CHECK,
     no_secret_echo::CHECK,
+    error_semantics::CHECK,
 ];
 
 /// What a check sees: one exchange and why it was sent.
@@ -88,6 +104,8 @@ pub struct Finding {
     pub message: String,
     /// JSON pointer into the response body.
     pub pointer: Option<String>,
+    /// Set by the runner from the check's severity and `--strict`.
+    pub severity: Severity,
 }
 
 impl Verdict {
@@ -95,6 +113,7 @@ impl Verdict {
         Verdict::Fail(Finding {
             message: message.into(),
             pointer: None,
+            severity: Severity::Error,
         })
     }
 
@@ -135,6 +154,22 @@ pub(crate) fn essence(content_type: &str) -> String {
 /// Looks a check up by id.
 pub fn find(id: &str) -> Option<&'static Check> {
     CATALOGUE.iter().find(|check| check.id == id)
+}
+
+/// The checks a run applies: `only` (all when empty) less `exclude`. An unknown id is an
+/// error naming the known ones.
+pub fn select(only: &[String], exclude: &[String]) -> Result<Vec<&'static Check>, String> {
+    for id in only.iter().chain(exclude) {
+        if find(id).is_none() {
+            let known: Vec<&str> = CATALOGUE.iter().map(|check| check.id).collect();
+            return Err(format!("no check `{id}` (checks: {})", known.join(", ")));
+        }
+    }
+    Ok(CATALOGUE
+        .iter()
+        .filter(|check| only.is_empty() || only.iter().any(|id| id == check.id))
+        .filter(|check| !exclude.iter().any(|id| id == check.id))
+        .collect())
 }
 
 #[cfg(test)]

@@ -1,17 +1,19 @@
 //! `negative_rejected`: a request whose body breaks the schema is refused with a 4xx. A 5xx is
 //! `server_error`'s finding alone.
 
-use super::{is_client_error, Check, Observation, Verdict};
+use super::{is_client_error, Check, Observation, Severity, Verdict};
 use crate::plan::Intent;
 
 pub const CHECK: Check = Check {
     id: "negative_rejected",
     description: "a request whose body breaks the schema is answered 4xx, never 2xx",
+    severity: Severity::Error,
     evaluate,
 };
 
 fn evaluate(observation: &Observation) -> Verdict {
-    let (Intent::InvalidBody { rule }, Some(status)) = (observation.intent, observation.status())
+    let (Intent::InvalidBody { rule, .. }, Some(status)) =
+        (observation.intent, observation.status())
     else {
         return Verdict::Skip;
     };
@@ -30,7 +32,10 @@ mod tests {
 
     #[test]
     fn table() {
-        let invalid = Intent::InvalidBody { rule: "required" };
+        let invalid = Intent::InvalidBody {
+            rule: "required",
+            properties: vec!["new_password".into()],
+        };
         let error = r#"{"error_code":"REQUIRED_VALUE_MISSING"}"#;
         let cases = [
             (invalid.clone(), json(400, error), "pass"),

@@ -1,11 +1,12 @@
 //! `no_secret_echo`: no response, body or headers, repeats a password the request carried or
 //! the bearer token it was sent with.
 
-use super::{Check, Observation, Verdict};
+use super::{Check, Observation, Severity, Verdict};
 
 pub const CHECK: Check = Check {
     id: "no_secret_echo",
     description: "no response repeats a submitted password or token",
+    severity: Severity::Error,
     evaluate,
 };
 

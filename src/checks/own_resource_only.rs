@@ -1,12 +1,13 @@
 //! `own_resource_only`: a token of one user cannot change another user's password, nor probe
 //! for accounts: the answer is 403 or 404 before any password is compared.
 
-use super::{Check, Observation, Verdict};
+use super::{Check, Observation, Severity, Verdict};
 use crate::plan::Intent;
 
 pub const CHECK: Check = Check {
     id: "own_resource_only",
     description: "a user token on another user's (or an unknown) account is answered 403 or 404",
+    severity: Severity::Error,
     evaluate,
 };
 

@@ -2,12 +2,13 @@
 //! accepted (2xx), or refused by the server's own policy with a documented 4xx whose body
 //! validates. A 401 or 403 is not a policy: the credential was refused.
 
-use super::{is_client_error, is_success, Check, Observation, Verdict};
+use super::{is_client_error, is_success, Check, Observation, Severity, Verdict};
 use crate::plan::Intent;
 
 pub const CHECK: Check = Check {
     id: "positive_accepted",
     description: "a valid request with the right scope is accepted, or refused with a documented 4xx and a valid body",
+    severity: Severity::Error,
     evaluate,
 };
 

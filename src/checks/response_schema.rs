@@ -1,12 +1,13 @@
 //! `response_schema`: the body validates against the schema documented for its status and
 //! media type, at any depth; a violation is reported with its JSON pointer.
 
-use super::{essence, Check, Finding, Observation, Verdict};
+use super::{essence, Check, Finding, Observation, Severity, Verdict};
 
 pub const CHECK: Check = Check {
     id: "response_schema",
     description:
         "the body validates against the documented schema (violations named by JSON pointer)",
+    severity: Severity::Error,
     evaluate,
 };
 
@@ -57,6 +58,7 @@ fn evaluate(observation: &Observation) -> Verdict {
         Some(violation) => Verdict::Fail(Finding {
             message: format!("status {}: {violation}", response.status),
             pointer: Some(violation.pointer),
+            severity: Severity::Error,
         }),
     }
 }

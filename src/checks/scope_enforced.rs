@@ -1,7 +1,7 @@
 //! `scope_enforced`: a token holding only a scope that does not meet the operation's security
 //! requirement is refused with 401 or 403.
 
-use super::{Check, Observation, Verdict};
+use super::{Check, Observation, Severity, Verdict};
 use crate::auth::Credential;
 use crate::plan::Intent;
 
@@ -9,6 +9,7 @@ pub const CHECK: Check = Check {
     id: "scope_enforced",
     description:
         "a token whose scope does not meet the operation's requirement is answered 401 or 403",
+    severity: Severity::Error,
     evaluate,
 };
 
@@ -41,7 +42,10 @@ mod tests {
             ("service", Intent::Valid, json(400, denied), "fail"),
             (
                 "admin",
-                Intent::InvalidBody { rule: "type" },
+                Intent::InvalidBody {
+                    rule: "type",
+                    properties: vec![],
+                },
                 json(400, denied),
                 "skip",
             ),

@@ -1,10 +1,11 @@
 //! `server_error`: no input makes the server fail with a 5xx, documented or not.
 
-use super::{Check, Observation, Verdict};
+use super::{Check, Observation, Severity, Verdict};
 
 pub const CHECK: Check = Check {
     id: "server_error",
     description: "no request is answered with a 5xx server error",
+    severity: Severity::Error,
     evaluate,
 };
 

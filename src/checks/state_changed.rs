@@ -2,12 +2,13 @@
 //! one does. Judged on the runner's probes; a probe refused for its credential, throttled or
 //! failed by the server tells nothing and is skipped.
 
-use super::{is_inconclusive, is_success, Check, Observation, Verdict};
+use super::{is_inconclusive, is_success, Check, Observation, Severity, Verdict};
 use crate::plan::{Intent, Probe};
 
 pub const CHECK: Check = Check {
     id: "state_changed",
     description: "after a 2xx, the old password no longer works and the new one does",
+    severity: Severity::Error,
     evaluate,
 };
 

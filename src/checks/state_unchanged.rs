@@ -1,12 +1,13 @@
 //! `state_unchanged`: after a request that must change nothing (refused, wrong password, wrong
 //! scope, broken body), the password still works as before. Judged on the runner's probe.
 
-use super::{is_inconclusive, is_success, Check, Observation, Verdict};
+use super::{is_inconclusive, is_success, Check, Observation, Severity, Verdict};
 use crate::plan::{Intent, Probe};
 
 pub const CHECK: Check = Check {
     id: "state_unchanged",
     description: "after a refused request, the password still works as before",
+    severity: Severity::Error,
     evaluate,
 };
 

@@ -1,11 +1,12 @@
 //! `status_documented`: the status is one the operation documents (exactly, as a range such
 //! as `4XX`, or through `default`).
 
-use super::{Check, Observation, Verdict};
+use super::{Check, Observation, Severity, Verdict};
 
 pub const CHECK: Check = Check {
     id: "status_documented",
     description: "the status is documented for the operation (a `default` response covers all)",
+    severity: Severity::Error,
     evaluate,
 };
 

@@ -1,10 +1,11 @@
 //! `timeout`: every request gets a complete HTTP answer within `--timeout`.
 
-use super::{Check, Observation, Verdict};
+use super::{Check, Observation, Severity, Verdict};
 
 pub const CHECK: Check = Check {
     id: "timeout",
     description: "every request is answered with HTTP within --timeout",
+    severity: Severity::Error,
     evaluate,
 };
 

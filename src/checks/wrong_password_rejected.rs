@@ -1,12 +1,13 @@
 //! `wrong_password_rejected`: a change that gives a wrong current password is refused with a
 //! 4xx (and, as `state_unchanged` then shows, changes nothing).
 
-use super::{is_client_error, Check, Observation, Verdict};
+use super::{is_client_error, Check, Observation, Severity, Verdict};
 use crate::plan::Intent;
 
 pub const CHECK: Check = Check {
     id: "wrong_password_rejected",
     description: "a change with a wrong current password is answered 4xx",
+    severity: Severity::Error,
     evaluate,
 };
 

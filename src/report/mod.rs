@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::auth::Credential;
-use crate::checks::{self, Verdict};
+use crate::checks::{self, Severity, Verdict};
 use crate::client::Exchange;
 
 /// Everything a run found.
@@ -24,6 +24,10 @@ pub struct Outcome {
     /// The test account the run changed.
     pub account: String,
     pub seed: u64,
+    /// The ids of the checks the run applied.
+    pub checks: Vec<&'static str>,
+    /// Signs that the setup (a token, the account) is wrong rather than the target.
+    pub warnings: Vec<String>,
     pub records: Vec<Record>,
     pub matrix: Vec<MatrixRow>,
     /// Why the run stopped before its plan was done, if it did.
@@ -75,11 +79,13 @@ pub enum Restore {
     Failed(String),
 }
 
-/// Passed and failed counts of one check.
+/// Passed, failed and warned counts of one check.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tally {
     pub passed: usize,
     pub failed: usize,
+    /// Failures of a warning-severity check (not counted in `failed`).
+    pub warned: usize,
 }
 
 impl Outcome {
@@ -88,12 +94,16 @@ impl Outcome {
     pub fn tally(&self) -> Vec<(&'static str, Tally)> {
         checks::CATALOGUE
             .iter()
+            .filter(|check| self.checks.contains(&check.id))
             .map(|check| {
                 let mut tally = Tally::default();
                 for (id, verdict) in self.records.iter().flat_map(|record| &record.verdicts) {
                     if *id == check.id {
                         match verdict {
                             Verdict::Pass => tally.passed += 1,
+                            Verdict::Fail(finding) if finding.severity == Severity::Warning => {
+                                tally.warned += 1
+                            }
                             Verdict::Fail(_) => tally.failed += 1,
                             Verdict::Skip => {}
                         }
@@ -116,8 +126,11 @@ impl Outcome {
         })
     }
 
+    /// Failures that fail the run (warnings excluded).
     pub fn failure_count(&self) -> usize {
-        self.failures().count()
+        self.failures()
+            .filter(|(_, _, finding)| finding.severity == Severity::Error)
+            .count()
     }
 
     pub fn policy_refusals(&self) -> usize {

@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use super::{curl, junit, Expected, Outcome, Restore};
+use crate::checks::Severity;
 use crate::redact::Secrets;
 
 /// Failures printed in full; the rest are counted (the JUnit report has them all).
@@ -32,10 +33,20 @@ fn render(outcome: &Outcome, secrets: &Secrets) -> String {
     ));
     line(format!("seed     {}", outcome.seed));
     line(String::new());
+    for warning in &outcome.warnings {
+        line(format!("SETUP WARNING: {warning}"));
+    }
+    if !outcome.warnings.is_empty() {
+        line(String::new());
+    }
 
     let failures: Vec<_> = outcome.failures().collect();
     for (record, check, finding) in failures.iter().take(MAX_FAILURES_SHOWN) {
-        line(format!("FAIL {check}  {}", junit::test_name(record)));
+        let tag = match finding.severity {
+            Severity::Error => "FAIL",
+            Severity::Warning => "WARN",
+        };
+        line(format!("{tag} {check}  {}", junit::test_name(record)));
         line(format!("     {}", finding.message));
         line(format!(
             "     {}",
@@ -52,12 +63,21 @@ fn render(outcome: &Outcome, secrets: &Secrets) -> String {
         line(String::new());
     }
 
-    line(format!("{:<26}{:>8}{:>8}", "check", "passed", "failed"));
+    line(format!(
+        "{:<26}{:>8}{:>8}{:>8}",
+        "check", "passed", "failed", "warned"
+    ));
     for (check, tally) in outcome.tally() {
-        if tally.passed + tally.failed == 0 {
-            line(format!("{check:<26}{:>8}{:>8}  not exercised", "-", "-"));
+        if tally.passed + tally.failed + tally.warned == 0 {
+            line(format!(
+                "{check:<26}{:>8}{:>8}{:>8}  not exercised",
+                "-", "-", "-"
+            ));
         } else {
-            line(format!("{check:<26}{:>8}{:>8}", tally.passed, tally.failed));
+            line(format!(
+                "{check:<26}{:>8}{:>8}{:>8}",
+                tally.passed, tally.failed, tally.warned
+            ));
         }
     }
     line(String::new());
@@ -98,9 +118,10 @@ fn render(outcome: &Outcome, secrets: &Secrets) -> String {
         .filter(|record| !record.id.contains('.'))
         .count();
     line(format!(
-        "{cases} cases, {} requests, {} failed checks, {} valid requests refused by the server's policy, {:.2} s",
+        "{cases} cases, {} requests, {} failed checks, {} warnings, {} valid requests refused by the server's policy, {:.2} s",
         outcome.records.len(),
-        failures.len(),
+        outcome.failure_count(),
+        failures.len() - outcome.failure_count(),
         outcome.policy_refusals(),
         outcome.elapsed.as_secs_f64()
     ));
@@ -124,7 +145,7 @@ fn render(outcome: &Outcome, secrets: &Secrets) -> String {
             .count();
         line(format!(
             "result: NOT CONFORMANT ({} failures in {failed_checks} checks; rerun with --seed {})",
-            failures.len(),
+            outcome.failure_count(),
             outcome.seed
         ));
     }

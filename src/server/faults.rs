@@ -42,6 +42,15 @@ pub enum Fault {
     SecretEcho,
     /// A body that is not valid JSON never gets an answer (the client has to time out).
     Hang,
+    /// After a change, the old password keeps working beside the new one.
+    OldPasswordStillWorks,
+    /// A token without the `user` scope is refused with 403, but the change is applied anyway.
+    ChangeDespiteRefusal,
+    /// A missing field is reported as VALUE_INCORRECT_TYPE, without naming the property.
+    WrongErrorSemantics,
+    /// A new_password shorter than 8 characters or containing a space is refused with 403,
+    /// although the token may change it.
+    ValidRefused,
 }
 
 impl Fault {

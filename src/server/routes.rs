@@ -172,10 +172,13 @@ async fn change_password(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, Failure> {
-    let caller = authenticate(state, headers)?;
+    let caller = match authenticate(state, headers) {
+        Ok(caller) => caller,
+        Err(failure) => return Err(apply_despite_refusal(state, headers, body, failure).await),
+    };
     let target = authorize(state, &caller, user_id)?;
     let object = read_object(state, headers, body).await?;
-    let (current, new) = match password_fields(&object) {
+    let (current, new) = match password_fields(&object, state.has(Fault::WrongErrorSemantics)) {
         Ok(fields) => fields,
         Err(problems)
             if state.has(Fault::InvalidBodyAccepted)
@@ -188,7 +191,9 @@ async fn change_password(
         Err(problems) => return Err(field_failure(state, problems)),
     };
     let outcome = state.store().update(&target, |stored| {
-        if *stored != current && !state.has(Fault::WrongPasswordAccepted) {
+        let retired =
+            state.has(Fault::OldPasswordStillWorks) && state.store().was(&target, current);
+        if *stored != current && !retired && !state.has(Fault::WrongPasswordAccepted) {
             let message = if state.has(Fault::SecretEcho) {
                 format!("current password '{current}' is incorrect")
             } else {
@@ -205,6 +210,12 @@ async fn change_password(
                 Problem::new("GENERAL_ERROR", "internal server error"),
             ));
         }
+        if state.has(Fault::ValidRefused) && (new.contains(' ') || new.chars().count() < 8) {
+            return Err(Failure::new(
+                StatusCode::FORBIDDEN,
+                Problem::new("PERMISSION_DENIED", "this password is not allowed"),
+            ));
+        }
         if !NEW_PASSWORD_CHARS.contains(&new.chars().count()) {
             return Err(Failure::new(
                 StatusCode::BAD_REQUEST,
@@ -216,6 +227,7 @@ async fn change_password(
             ));
         }
         if !state.has(Fault::ChangeNotPersisted) {
+            state.store().retire(&target, stored);
             new.clone_into(stored);
         }
         Ok(())
@@ -226,6 +238,31 @@ async fn change_password(
         // Users are never removed, but the lookup in `authorize` and this one are separate locks.
         None => Err(user_not_found()),
     }
+}
+
+/// Under `Fault::ChangeDespiteRefusal`, a scope refusal still applies a well-formed change with
+/// the right current password to the token's own user. Returns the refusal either way.
+async fn apply_despite_refusal(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    refusal: Failure,
+) -> Failure {
+    let token = bearer_token(headers).and_then(|value| state.token(value));
+    let (true, Some(token)) = (state.has(Fault::ChangeDespiteRefusal), token) else {
+        return refusal;
+    };
+    let user = token.user_id.clone();
+    if let Ok(object) = read_object(state, headers, body).await {
+        if let Ok((current, new)) = password_fields(&object, false) {
+            state.store().update(&user, |stored| {
+                if *stored == current {
+                    new.clone_into(stored);
+                }
+            });
+        }
+    }
+    refusal
 }
 
 /// Steps 2 and 3: the bearer token and its scope. Returns the id of the user the caller acts as.
@@ -372,10 +409,12 @@ fn body_status(state: &AppState) -> StatusCode {
 }
 
 /// Step 6: both fields present and strings, or every problem found.
-fn password_fields(object: &Map<String, Value>) -> Result<(&str, &str), Vec<Problem>> {
+/// `vague` (`Fault::WrongErrorSemantics`) reports a missing field as a type error without
+/// naming it.
+fn password_fields(object: &Map<String, Value>, vague: bool) -> Result<(&str, &str), Vec<Problem>> {
     match (
-        string_field(object, "current_password"),
-        string_field(object, "new_password"),
+        string_field(object, "current_password", vague),
+        string_field(object, "new_password", vague),
     ) {
         (Ok(current), Ok(new)) => Ok((current, new)),
         (current, new) => Err([current.err(), new.err()].into_iter().flatten().collect()),
@@ -385,8 +424,10 @@ fn password_fields(object: &Map<String, Value>) -> Result<(&str, &str), Vec<Prob
 fn string_field<'a>(
     object: &'a Map<String, Value>,
     name: &'static str,
+    vague: bool,
 ) -> Result<&'a str, Problem> {
     match object.get(name) {
+        None if vague => Err(Problem::new("VALUE_INCORRECT_TYPE", "invalid request body")),
         Some(Value::String(value)) => Ok(value),
         Some(_) => Err(Problem::field(
             "VALUE_INCORRECT_TYPE",

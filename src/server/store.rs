@@ -15,6 +15,8 @@ use super::{Fault, ServerConfig, Token};
 #[derive(Debug, Default)]
 pub(super) struct Store {
     passwords: Mutex<HashMap<String, String>>,
+    /// Passwords each user had before, for `Fault::OldPasswordStillWorks`.
+    retired: Mutex<HashMap<String, Vec<String>>>,
 }
 
 impl Store {
@@ -34,6 +36,25 @@ impl Store {
         change: impl FnOnce(&mut String) -> R,
     ) -> Option<R> {
         self.lock().get_mut(user_id).map(change)
+    }
+
+    /// Remembers a password the user no longer has.
+    pub(super) fn retire(&self, user_id: &str, password: &str) {
+        self.retired
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(user_id.to_owned())
+            .or_default()
+            .push(password.to_owned());
+    }
+
+    /// Whether `password` is one the user had before.
+    pub(super) fn was(&self, user_id: &str, password: &str) -> bool {
+        self.retired
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(user_id)
+            .is_some_and(|old| old.iter().any(|known| known == password))
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<String, String>> {
@@ -78,6 +99,7 @@ impl AppState {
         AppState(Arc::new(Shared {
             store: Store {
                 passwords: Mutex::new(passwords),
+                retired: Mutex::default(),
             },
             tokens,
             first_user: config.fixture.users.first().map(|user| user.id.clone()),

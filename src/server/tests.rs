@@ -537,7 +537,15 @@ fn the_standard_fixture_has_a_token_per_scope_for_alice_and_a_user_token_for_bob
 
 #[test]
 fn faults_have_kebab_case_names() {
-    assert_eq!(Fault::all().len(), 15);
+    let names: BTreeSet<String> = Fault::all().iter().map(Fault::to_string).collect();
+    assert_eq!(names.len(), Fault::all().len(), "names are unique");
+    for name in &names {
+        assert!(
+            name.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            "{name}"
+        );
+    }
     assert_eq!(
         Fault::DeepErrorMissingCode.to_string(),
         "deep-error-missing-code"
@@ -748,4 +756,49 @@ async fn fault_hang_never_answers_malformed_json_but_shutdown_still_ends() {
     tokio::time::timeout(Duration::from_secs(1), server.shutdown())
         .await
         .expect("shutdown does not wait for the hanging request");
+}
+
+#[tokio::test]
+async fn fault_old_password_still_works_accepts_the_previous_password() {
+    let server = start(&[Fault::OldPasswordStillWorks]).await;
+    let first = put_alice(&server, body(ALICE_PASSWORD, NEW_PASSWORD)).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let again = put_alice(&server, body(ALICE_PASSWORD, "an0ther-One")).await;
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(server.password_of("alice").as_deref(), Some("an0ther-One"));
+}
+
+#[tokio::test]
+async fn fault_change_despite_refusal_answers_403_and_changes_it() {
+    let server = start(&[Fault::ChangeDespiteRefusal]).await;
+    let response = put(
+        &server,
+        "alice",
+        Some("test-token-alice-admin"),
+        body(ALICE_PASSWORD, NEW_PASSWORD),
+    )
+    .await;
+    answer(response)
+        .await
+        .error(StatusCode::FORBIDDEN, "PERMISSION_DENIED");
+    assert_eq!(server.password_of("alice").as_deref(), Some(NEW_PASSWORD));
+}
+
+#[tokio::test]
+async fn fault_wrong_error_semantics_reports_missing_as_type_without_property() {
+    let server = start(&[Fault::WrongErrorSemantics]).await;
+    let missing = json!({ "current_password": ALICE_PASSWORD });
+    let answer = answer_of_alice(&server, missing.to_string()).await;
+    let error = answer.error(StatusCode::BAD_REQUEST, "VALUE_INCORRECT_TYPE");
+    assert_eq!(error.get("property"), None);
+}
+
+#[tokio::test]
+async fn fault_valid_refused_forbids_short_passwords_and_spaces() {
+    let server = start(&[Fault::ValidRefused]).await;
+    let answer = answer_of_alice(&server, body(ALICE_PASSWORD, "has a space")).await;
+    answer.error(StatusCode::FORBIDDEN, "PERMISSION_DENIED");
+    let short = answer_of_alice(&server, body(ALICE_PASSWORD, "short")).await;
+    short.error(StatusCode::FORBIDDEN, "PERMISSION_DENIED");
+    assert_eq!(server.password_of("alice").as_deref(), Some(ALICE_PASSWORD));
 }
