@@ -29,7 +29,7 @@ pub struct Cli {
 pub enum Command {
     /// Test a target against the spec (without --target: the embedded reference server).
     #[command(after_help = EXIT_CODES)]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Serve the reference implementation of the PrivX password operation (test-only tokens).
     Serve(ServeArgs),
     /// Validate OpenAPI 3.0 documents and report every problem with its line and column.
@@ -101,6 +101,11 @@ pub struct RunArgs {
     /// Seconds to wait for each answer.
     #[arg(long, default_value = "10", value_name = "SECONDS")]
     pub timeout: String,
+
+    /// A directory of declarative cases (YAML, searched recursively) to run beside the shipped
+    /// ones; README.md documents the format.
+    #[arg(long, value_name = "DIR")]
+    pub cases_dir: Option<PathBuf>,
 
     /// Apply only these checks (comma-separated ids; `specgate checks` lists them).
     #[arg(long, value_delimiter = ',', value_name = "IDS")]

@@ -38,6 +38,8 @@ pub struct RunConfig {
     pub checks: Vec<&'static Check>,
     /// Warnings fail the run.
     pub strict: bool,
+    /// More declarative cases, beside the shipped ones.
+    pub cases_dir: Option<PathBuf>,
 }
 
 impl RunConfig {
@@ -110,6 +112,7 @@ impl RunConfig {
             junit: args.junit,
             checks,
             strict: args.strict,
+            cases_dir: args.cases_dir,
         })
     }
 }
@@ -167,7 +170,7 @@ mod tests {
     fn parse(argv: &[&str]) -> Result<RunConfig> {
         let cli = crate::cli::Cli::try_parse_from(argv).expect("argv parses");
         match cli.command {
-            crate::cli::Command::Run(args) => RunConfig::from_args(args, 99),
+            crate::cli::Command::Run(args) => RunConfig::from_args(*args, 99),
             _ => unreachable!("a run command"),
         }
     }

@@ -20,6 +20,13 @@ pub enum Error {
     Target { url: String, reason: String },
     #[error("cannot start the reference server on {addr}: {reason}")]
     Serve { addr: String, reason: String },
+    /// A declarative case file that cannot be used.
+    #[error("case {file}{}: {reason}", line.map(|line| format!(":{line}")).unwrap_or_default())]
+    Case {
+        file: String,
+        line: Option<u64>,
+        reason: String,
+    },
     #[error("cannot write {path}: {reason}")]
     Write { path: String, reason: String },
     /// The run could not put the test account's password back.
@@ -38,6 +45,7 @@ impl Error {
             | Error::SpecInvalid { .. }
             | Error::Target { .. }
             | Error::Serve { .. }
+            | Error::Case { .. }
             | Error::Write { .. }
             | Error::Restore { .. } => exit::ERROR,
         }

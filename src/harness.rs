@@ -95,6 +95,7 @@ pub async fn run(config: &RunConfig) -> Result<Finished> {
         budget,
         checks: config.checks.clone(),
         strict: config.strict,
+        declared: crate::case::load(&spec, config.cases_dir.as_deref())?,
     };
     for (scope, token) in settings.tokens.iter() {
         secrets.add(token, &token_variable(scope));

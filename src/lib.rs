@@ -6,6 +6,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr, clippy::exit)]
 
 pub mod auth;
+pub mod case;
 pub mod checks;
 pub mod cli;
 pub mod client;

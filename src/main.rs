@@ -22,7 +22,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(*args),
         Command::Serve(args) => serve(args),
         Command::Validate(args) => validate(args),
         Command::Checks => {

@@ -8,6 +8,7 @@
 use serde_json::Value;
 
 use crate::auth::Credential;
+use crate::case::{Declared, Expectation};
 use crate::generate::{self, Encoding, Generator};
 use crate::spec::{Operation, Spec};
 
@@ -64,6 +65,8 @@ pub enum Intent {
     UnknownUser,
     /// A request the runner sends to learn the account's state.
     Probe(Probe),
+    /// A declarative case from cases/, with what it expects.
+    Declared(Box<Expectation>),
 }
 
 /// State probes: each changes the password from a candidate to a fresh one.
@@ -80,11 +83,13 @@ pub enum Probe {
 }
 
 /// Whose account the path names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PathUser {
     Own,
     Other,
     Unknown,
+    /// An id a declarative case names literally.
+    Literal(String),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -95,6 +100,9 @@ pub struct Body {
     /// Top-level properties the runner must send as they are (not replace with the account's
     /// current password).
     pub keep: Vec<String>,
+    /// The value holds declarative-case variables (`$password`, …) to fill in at send time,
+    /// instead of a generated current password to replace.
+    pub template: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -118,16 +126,72 @@ pub struct Budget {
     pub rejected_cases: usize,
 }
 
-/// Builds the plan for every operation of `spec`, under each credential in `credentials`.
+/// Builds the plan for every operation of `spec`, under each credential in `credentials`, then
+/// the declarative cases that can run (those whose credential has a token, and that name
+/// another user only when there is one).
 pub fn build(
+    spec: &Spec,
+    credentials: &[Credential],
+    scheme: Option<&str>,
+    has_other_user: bool,
+    declared: &[Declared],
+    budget: &Budget,
+    generator: &mut Generator,
+) -> Vec<Case> {
+    let mut cases = Vec::new();
+    generated(
+        spec,
+        credentials,
+        scheme,
+        has_other_user,
+        budget,
+        generator,
+        &mut cases,
+    );
+    for case in declared {
+        if !credentials.contains(&case.credential) || (case.needs_other_user() && !has_other_user) {
+            continue;
+        }
+        let path_user = match case.path_user.as_str() {
+            "$user_id" => PathUser::Own,
+            "$other_user_id" => PathUser::Other,
+            literal => PathUser::Literal(literal.strip_prefix('$').unwrap_or(literal).to_string()),
+        };
+        let media_type = spec.operations[case.operation]
+            .request_body
+            .as_ref()
+            .map_or("application/json", |body| body.media_type.as_str());
+        let body = case.body.as_ref().map(|value| Body {
+            value: Some(value.clone()),
+            encoding: Encoding::Json,
+            content_type: Some(media_type.to_string()),
+            keep: Vec::new(),
+            template: true,
+        });
+        cases.push(Case {
+            id: format!("c{:04}", cases.len() + 1),
+            operation: case.operation,
+            label: case.name.clone(),
+            credential: case.credential.clone(),
+            path_user,
+            body,
+            intent: Intent::Declared(Box::new(case.expect.clone())),
+        });
+    }
+    cases
+}
+
+/// The generated cases: valid and invalid bodies per credential, and the password contract's
+/// own cases.
+fn generated(
     spec: &Spec,
     credentials: &[Credential],
     scheme: Option<&str>,
     has_other_user: bool,
     budget: &Budget,
     generator: &mut Generator,
-) -> Vec<Case> {
-    let mut cases = Vec::new();
+    cases: &mut Vec<Case>,
+) {
     for (index, operation) in spec.operations.iter().enumerate() {
         let mut push = |label: String, credential: &Credential, path_user, body, intent| {
             cases.push(Case {
@@ -149,6 +213,7 @@ pub fn build(
                 encoding: Encoding::Json,
                 content_type: Some(media_type.to_string()),
                 keep,
+                template: false,
             })
         };
         let valid = |generator: &mut Generator| match schema {
@@ -186,6 +251,7 @@ pub fn build(
                     encoding: mutation.encoding,
                     content_type: mutation.content_type,
                     keep: mutation.properties.clone(),
+                    template: false,
                 };
                 let intent = Intent::InvalidBody {
                     rule: mutation.rule,
@@ -230,7 +296,6 @@ pub fn build(
             }
         }
     }
-    cases
 }
 
 /// Whether `operation` accepts `credential` (a token with only that scope of `scheme`).

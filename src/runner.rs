@@ -12,6 +12,7 @@ use reqwest::Url;
 use serde_json::Value;
 
 use crate::auth::{Credential, Tokens};
+use crate::case::{self, Declared, PasswordState};
 use crate::checks::{self, Check, Observation, Severity, Verdict};
 use crate::client::{Client, Exchange, Request};
 use crate::error::{Error, Result};
@@ -49,6 +50,8 @@ pub struct Settings {
     pub checks: Vec<&'static Check>,
     /// Warnings count as failures.
     pub strict: bool,
+    /// Declarative cases to send after the generated ones.
+    pub declared: Vec<Declared>,
 }
 
 /// Runs every case of the plan against the target.
@@ -73,6 +76,7 @@ pub async fn run(spec: &Spec, settings: &Settings, client: &Client) -> Result<Ou
         &credentials,
         scheme_name,
         settings.account.other_user_id.is_some(),
+        &settings.declared,
         &settings.budget,
         &mut generator,
     );
@@ -151,7 +155,7 @@ impl Runner<'_> {
             .body
             .as_ref()
             .map(|body| self.bind(body, contract.as_ref()));
-        let request = self.request(operation, &case.credential, case.path_user, body.as_ref());
+        let request = self.request(operation, &case.credential, &case.path_user, body.as_ref());
         let exchange = self.client.send(request).await;
         let status = exchange.response.as_ref().ok().map(|r| r.status);
         let first = self.records.is_empty();
@@ -162,7 +166,7 @@ impl Runner<'_> {
             return;
         }
 
-        let (Some(contract), PathUser::Own) = (contract, case.path_user) else {
+        let (Some(contract), PathUser::Own) = (contract, &case.path_user) else {
             return;
         };
         let attempted = body
@@ -176,8 +180,11 @@ impl Runner<'_> {
             self.remember(new);
             self.changed = true;
         }
-        let expected_change =
-            case.intent == Intent::Valid && plan::accepts(operation, self.scheme, &case.credential);
+        let expected_change = match &case.intent {
+            Intent::Valid => plan::accepts(operation, self.scheme, &case.credential),
+            Intent::Declared(expect) => expect.password != Some(PasswordState::Unchanged),
+            _ => false,
+        };
         match (accepted && expected_change, attempted) {
             (true, Some(new)) => self.verify_changed(case, &contract, new).await,
             (_, attempted) => self.verify_unchanged(case, &contract, attempted).await,
@@ -244,19 +251,8 @@ impl Runner<'_> {
         let operation = &self.spec.operations[case.operation];
         let credential = self.owner_credential(operation)?;
         let fresh = self.generator.fresh_password();
-        let mut value = serde_json::Map::new();
-        value.insert(contract.current.clone(), Value::String(current.to_string()));
-        value.insert(contract.new.clone(), Value::String(fresh.clone()));
-        let body = Body {
-            value: Some(Value::Object(value)),
-            encoding: Encoding::Json,
-            content_type: operation
-                .request_body
-                .as_ref()
-                .map(|b| b.media_type.clone()),
-            keep: Vec::new(),
-        };
-        let request = self.request(operation, &credential, PathUser::Own, Some(&body));
+        let body = change_body(operation, contract, current, &fresh);
+        let request = self.request(operation, &credential, &PathUser::Own, Some(&body));
         let exchange = self.client.send(request).await;
         let status = exchange.response.as_ref().ok().map(|r| r.status);
         if status.is_some_and(is_success) {
@@ -312,9 +308,40 @@ impl Runner<'_> {
             .find(|credential| plan::accepts(operation, self.scheme, credential))
     }
 
-    /// The case's body with the account's current password filled in.
-    fn bind(&self, body: &Body, contract: Option<&PasswordContract>) -> Body {
+    /// The case's body with the account's current password filled in (and, for a declarative
+    /// case, every variable).
+    fn bind(&mut self, body: &Body, contract: Option<&PasswordContract>) -> Body {
         let mut body = body.clone();
+        if body.template {
+            let account = &self.settings.account;
+            let values = [
+                ("$user_id", account.user_id.clone()),
+                (
+                    "$other_user_id",
+                    account.other_user_id.clone().unwrap_or_default(),
+                ),
+                (
+                    "$password",
+                    self.password
+                        .clone()
+                        .unwrap_or_else(|| account.password.clone()),
+                ),
+                ("$wrong_password", self.generator.fresh_password()),
+                ("$fresh_password", self.generator.fresh_password()),
+            ];
+            let lookup = |name: &str| {
+                values
+                    .iter()
+                    .find(|(variable, _)| *variable == name)
+                    .map(|(_, value)| value.clone())
+                    .unwrap_or_default()
+            };
+            body.value = body
+                .value
+                .as_ref()
+                .map(|value| case::substitute(value, &lookup));
+            return body;
+        }
         let (Some(contract), Some(Value::Object(object)), Some(current)) =
             (contract, body.value.as_mut(), self.password.as_ref())
         else {
@@ -332,11 +359,12 @@ impl Runner<'_> {
         &self,
         operation: &Operation,
         credential: &Credential,
-        path_user: PathUser,
+        path_user: &PathUser,
         body: Option<&Body>,
     ) -> Request {
         let account = &self.settings.account;
         let user = match path_user {
+            PathUser::Literal(id) => id.clone(),
             PathUser::Own => account.user_id.clone(),
             PathUser::Other => account.other_user_id.clone().unwrap_or_default(),
             PathUser::Unknown => format!("specgate-no-such-user-{:x}", self.settings.seed),
@@ -481,24 +509,30 @@ impl Runner<'_> {
         to: &str,
     ) -> std::result::Result<u16, String> {
         let operation = &self.spec.operations[operation];
-        let mut value = serde_json::Map::new();
-        value.insert(contract.current.clone(), Value::String(from.to_string()));
-        value.insert(contract.new.clone(), Value::String(to.to_string()));
-        let body = Body {
-            value: Some(Value::Object(value)),
-            encoding: Encoding::Json,
-            content_type: operation
-                .request_body
-                .as_ref()
-                .map(|b| b.media_type.clone()),
-            keep: Vec::new(),
-        };
-        let request = self.request(operation, credential, PathUser::Own, Some(&body));
+        let body = change_body(operation, contract, from, to);
+        let request = self.request(operation, credential, &PathUser::Own, Some(&body));
         let exchange = self.client.send(request).await;
         exchange
             .response
             .map(|response| response.status)
             .map_err(|error| error.to_string())
+    }
+}
+
+/// The body of a plain password change from `from` to `to`.
+fn change_body(operation: &Operation, contract: &PasswordContract, from: &str, to: &str) -> Body {
+    let mut value = serde_json::Map::new();
+    value.insert(contract.current.clone(), Value::String(from.to_string()));
+    value.insert(contract.new.clone(), Value::String(to.to_string()));
+    Body {
+        value: Some(Value::Object(value)),
+        encoding: Encoding::Json,
+        content_type: operation
+            .request_body
+            .as_ref()
+            .map(|b| b.media_type.clone()),
+        keep: Vec::new(),
+        template: false,
     }
 }
 

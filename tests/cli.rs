@@ -76,6 +76,28 @@ fn checks_lists_the_catalogue() {
     snapshot_settings().bind(|| insta::assert_snapshot!("checks", run.stdout));
 }
 
+/// A QA engineer's own case, added without Rust, runs and is judged.
+#[test]
+fn cases_dir_adds_declarative_cases() {
+    let dir = scratch("cases-dir");
+    std::fs::create_dir_all(dir.join("mine")).unwrap();
+    std::fs::write(
+        dir.join("mine/admin-cannot.yaml"),
+        "name: my admin case\noperation: UpdateLocalUserPassword\ncredential: admin\nbody:\n  current_password: $password\n  new_password: $fresh_password\nexpect:\n  status: 200\n",
+    )
+    .unwrap();
+    let run = specgate(&["run", "--seed", "2", "--cases-dir", "mine"], &[], &dir);
+    // The reference server refuses the admin scope, so this (wrong) expectation fails.
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let junit = run.junit.expect("a JUnit report");
+    assert_eq!(failures_by_check(&junit).get("case_expectations"), Some(&1));
+    assert!(
+        run.stdout.contains("[admin] my admin case"),
+        "{}",
+        run.stdout
+    );
+}
+
 #[test]
 fn checks_flag_runs_only_the_named_checks() {
     let dir = scratch("only-checks");
@@ -122,6 +144,12 @@ fn bad_input_exits_2_with_one_line() {
     std::fs::write(dir.join("empty.yaml"), "").unwrap();
     std::fs::write(dir.join("swagger.yaml"), "swagger: '2.0'\n").unwrap();
     std::fs::write(dir.join("binary.yaml"), [0xff, 0xfe, 0x00]).unwrap();
+    std::fs::create_dir_all(dir.join("bad-cases/auth")).unwrap();
+    std::fs::write(
+        dir.join("bad-cases/auth/root.yaml"),
+        "operation: UpdateLocalUserPassword\ncredential: root\nexpect:\n  status: 403\n",
+    )
+    .unwrap();
     let password = [("SPECGATE_PASSWORD", PASSWORD)];
     let table: &[BadInput] = &[
         (&["run", "--bogus"], &[], "--bogus"),
@@ -168,6 +196,16 @@ fn bad_input_exits_2_with_one_line() {
             "no check `bogus` (checks: timeout, server_error",
         ),
         (&["run", "--exclude-checks", "nope"], &[], "no check `nope`"),
+        (
+            &["run", "--cases-dir", "bad-cases"],
+            &[],
+            "case bad-cases/auth/root.yaml:2: credential `root`",
+        ),
+        (
+            &["run", "--cases-dir", "no-such-dir"],
+            &[],
+            "case no-such-dir",
+        ),
         (&["serve", "--user", "nocolon"], &[], "ID:PASSWORD"),
     ];
     for (args, env, expected) in table {

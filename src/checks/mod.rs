@@ -6,6 +6,7 @@
 //! "not exercised", never as passed.
 
 mod auth_required;
+mod case_expectations;
 mod content_type;
 mod error_semantics;
 mod negative_rejected;
@@ -68,6 +69,7 @@ pub const CATALOGUE: &[Check] = &[
     state_unchanged::CHECK,
     no_secret_echo::CHECK,
     error_semantics::CHECK,
+    case_expectations::CHECK,
 ];
 
 /// What a check sees: one exchange and why it was sent.

@@ -51,6 +51,8 @@ pub enum Fault {
     /// A new_password shorter than 8 characters or containing a space is refused with 403,
     /// although the token may change it.
     ValidRefused,
+    /// A wrong current password is refused with 403 instead of 400, and names no property.
+    WrongPasswordForbidden,
 }
 
 impl Fault {

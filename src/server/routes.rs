@@ -194,6 +194,12 @@ async fn change_password(
         let retired =
             state.has(Fault::OldPasswordStillWorks) && state.store().was(&target, current);
         if *stored != current && !retired && !state.has(Fault::WrongPasswordAccepted) {
+            if state.has(Fault::WrongPasswordForbidden) {
+                return Err(Failure::new(
+                    StatusCode::FORBIDDEN,
+                    Problem::new("PERMISSION_DENIED", "current password is incorrect"),
+                ));
+            }
             let message = if state.has(Fault::SecretEcho) {
                 format!("current password '{current}' is incorrect")
             } else {
