@@ -94,13 +94,19 @@ pub struct RunArgs {
     #[arg(long)]
     pub seed: Option<u64>,
 
-    /// Valid requests generated per operation for each credential the operation accepts.
-    #[arg(long, default_value_t = 20, value_name = "N")]
-    pub cases: usize,
+    /// Valid requests generated per operation for each credential the operation accepts
+    /// [default: 20].
+    #[arg(long, value_name = "N")]
+    pub cases: Option<usize>,
 
-    /// Seconds to wait for each answer.
-    #[arg(long, default_value = "10", value_name = "SECONDS")]
-    pub timeout: String,
+    /// Seconds to wait for each answer [default: 10].
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<String>,
+
+    /// A configuration file (default: specgate.toml in the working directory, if present).
+    /// Flags beat environment variables, which beat the file.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
 
     /// A directory of declarative cases (YAML, searched recursively) to run beside the shipped
     /// ones; README.md documents the format.
@@ -119,9 +125,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub strict: bool,
 
-    /// Where to write the JUnit XML report.
-    #[arg(long, default_value = "target/specgate/junit.xml", value_name = "PATH")]
-    pub junit: PathBuf,
+    /// Where to write the JUnit XML report [default: target/specgate/junit.xml].
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

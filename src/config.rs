@@ -1,7 +1,11 @@
-//! Raw flags and environment → a validated `RunConfig`, before any request is sent.
+//! Raw flags, environment and configuration file → a validated `RunConfig`, before any
+//! request is sent. Flags beat environment variables, which beat the file.
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use serde::Deserialize;
 
 use reqwest::Url;
 
@@ -23,6 +27,8 @@ pub enum Target {
         other_user_id: Option<String>,
         /// `SCOPE=TOKEN` flags, checked for shape; scopes are checked against the spec later.
         tokens: Vec<(String, String)>,
+        /// Tokens from the configuration file, below flags and environment.
+        file_tokens: BTreeMap<String, String>,
     },
 }
 
@@ -40,12 +46,79 @@ pub struct RunConfig {
     pub strict: bool,
     /// More declarative cases, beside the shipped ones.
     pub cases_dir: Option<PathBuf>,
+    /// Per-operation adjustments of what the spec expects, from the configuration file.
+    pub overrides: BTreeMap<String, Override>,
+}
+
+/// `specgate.toml`. Every key is optional; secrets are better kept in the environment.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub target: Option<String>,
+    pub user_id: Option<String>,
+    pub other_user_id: Option<String>,
+    pub password: Option<String>,
+    pub seed: Option<u64>,
+    pub cases: Option<usize>,
+    pub timeout: Option<f64>,
+    pub junit: Option<PathBuf>,
+    pub cases_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub tokens: BTreeMap<String, String>,
+    #[serde(default)]
+    pub operations: BTreeMap<String, Override>,
+}
+
+/// What one operation's target may do beyond its spec, by agreement.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Override {
+    /// Statuses the target may answer although the spec does not document them (say 429 from
+    /// a gateway): `status_documented` accepts them; the body checks skip them.
+    #[serde(default)]
+    pub extra_statuses: Vec<u16>,
+    /// Checks not applied to this operation.
+    #[serde(default)]
+    pub skip_checks: Vec<String>,
+}
+
+/// Reads `path`, or `specgate.toml` in the working directory when no path is given and the
+/// file exists.
+pub fn read_file(path: Option<&Path>) -> Result<FileConfig> {
+    let default = Path::new("specgate.toml");
+    let path = match path {
+        Some(path) => path,
+        None if default.is_file() => default,
+        None => return Ok(FileConfig::default()),
+    };
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        Error::Usage(format!(
+            "cannot read {shown}: {}",
+            error.to_string().to_lowercase()
+        ))
+    })?;
+    toml::from_str(&text).map_err(|error| {
+        let line = error
+            .span()
+            .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+        let message = error.message().trim().to_string();
+        Error::Usage(match line {
+            Some(line) => format!("{shown}:{line}: {message}"),
+            None => format!("{shown}: {message}"),
+        })
+    })
 }
 
 impl RunConfig {
-    /// Validates `args`; `random_seed` is used when no seed is given.
-    pub fn from_args(args: RunArgs, random_seed: u64) -> Result<RunConfig> {
-        let timeout = parse_timeout(&args.timeout)?;
+    /// Validates `args` over `file`; `random_seed` is used when neither gives a seed.
+    pub fn from_args(args: RunArgs, file: FileConfig, random_seed: u64) -> Result<RunConfig> {
+        let timeout = match (&args.timeout, file.timeout) {
+            (Some(raw), _) => parse_timeout(raw)?,
+            (None, Some(seconds)) => parse_timeout(&seconds.to_string())?,
+            (None, None) => DEFAULT_TIMEOUT,
+        };
+        let cases = args.cases.or(file.cases).unwrap_or(DEFAULT_CASES);
         let mut tokens = Vec::new();
         for flag in &args.tokens {
             match flag.split_once('=') {
@@ -59,9 +132,12 @@ impl RunConfig {
                 }
             }
         }
-        let target = match args.target {
+        let user_id = args.user_id.or(file.user_id);
+        let other_user_id = args.other_user_id.or(file.other_user_id);
+        let password = args.password.or(file.password);
+        let target = match args.target.or(file.target) {
             None => {
-                if !tokens.is_empty() || args.user_id.is_some() || args.other_user_id.is_some() {
+                if !tokens.is_empty() || user_id.is_some() || other_user_id.is_some() {
                     return Err(Error::Usage(
                         "--token, --user-id and --other-user-id need --target (the embedded server brings its own)".into(),
                     ));
@@ -75,22 +151,22 @@ impl RunConfig {
                     .ok_or_else(|| {
                         Error::Usage(format!("--target {raw} is not an http:// or https:// URL"))
                     })?;
-                let user_id = args.user_id.filter(|id| !id.is_empty()).ok_or_else(|| {
+                let user_id = user_id.filter(|id| !id.is_empty()).ok_or_else(|| {
                     Error::Usage(
                         "--target needs --user-id: the test account whose password the run changes"
                             .into(),
                     )
                 })?;
-                let password = args
-                    .password
+                let password = password
                     .filter(|password| !password.is_empty())
                     .ok_or_else(|| Error::Usage("--target needs the test account's password: set SPECGATE_PASSWORD (or --password)".into()))?;
                 Target::Remote {
                     url,
                     user_id,
                     password,
-                    other_user_id: args.other_user_id.filter(|id| !id.is_empty()),
+                    other_user_id: other_user_id.filter(|id| !id.is_empty()),
                     tokens,
+                    file_tokens: file.tokens,
                 }
             }
         };
@@ -100,22 +176,39 @@ impl RunConfig {
                 "--checks and --exclude-checks leave no check to run".into(),
             ));
         }
-        if args.cases == 0 {
+        if cases == 0 {
             return Err(Error::Usage("--cases must be at least 1".into()));
+        }
+        for (operation, adjustment) in &file.operations {
+            for id in &adjustment.skip_checks {
+                if checks::find(id).is_none() {
+                    return Err(Error::Usage(format!(
+                        "configuration: operations.{operation}.skip_checks: no check `{id}`"
+                    )));
+                }
+            }
         }
         Ok(RunConfig {
             spec: args.spec,
             target,
-            seed: args.seed.unwrap_or(random_seed),
-            cases: args.cases,
+            seed: args.seed.or(file.seed).unwrap_or(random_seed),
+            cases,
             timeout,
-            junit: args.junit,
+            junit: args
+                .junit
+                .or(file.junit)
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_JUNIT)),
             checks,
             strict: args.strict,
-            cases_dir: args.cases_dir,
+            cases_dir: args.cases_dir.or(file.cases_dir),
+            overrides: file.operations,
         })
     }
 }
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_CASES: usize = 20;
+const DEFAULT_JUNIT: &str = "target/specgate/junit.xml";
 
 fn parse_timeout(raw: &str) -> Result<Duration> {
     raw.trim()
@@ -130,31 +223,39 @@ fn parse_timeout(raw: &str) -> Result<Duration> {
         })
 }
 
-/// The tokens of a remote run: flags first, then `SPECGATE_TOKEN_<SCOPE>` for scopes no flag
-/// gave. Every scope named must exist in the spec's security schemes.
+/// The tokens of a remote run: flags first, then `SPECGATE_TOKEN_<SCOPE>`, then the file, for
+/// scopes nothing before gave. Every scope named must exist in the spec's security schemes.
 pub fn tokens(
     spec: &Spec,
     flags: &[(String, String)],
     env: impl Fn(&str) -> Option<String>,
+    file: &BTreeMap<String, String>,
 ) -> Result<Tokens> {
     let known: Vec<&str> = spec
         .security_schemes
         .iter()
         .flat_map(|scheme| scheme.scopes.iter().map(String::as_str))
         .collect();
+    let unknown = |scope: &str, place: &str| {
+        Error::Usage(format!(
+            "{place}: the spec defines no scope `{scope}` (its scopes: {})",
+            known.join(", ")
+        ))
+    };
     let mut tokens = Tokens::default();
     for (scope, token) in flags {
         if !known.contains(&scope.as_str()) {
-            return Err(Error::Usage(format!(
-                "--token {scope}=…: the spec defines no scope `{scope}` (its scopes: {})",
-                known.join(", ")
-            )));
+            return Err(unknown(scope, &format!("--token {scope}=…")));
         }
         tokens.insert(scope, token);
     }
+    if let Some(scope) = file.keys().find(|scope| !known.contains(&scope.as_str())) {
+        return Err(unknown(scope, &format!("configuration: tokens.{scope}")));
+    }
     for scope in &known {
         if tokens.get(scope).is_none() {
-            if let Some(token) = env(&token_variable(scope)).filter(|token| !token.is_empty()) {
+            let from_env = env(&token_variable(scope)).filter(|token| !token.is_empty());
+            if let Some(token) = from_env.or_else(|| file.get(*scope).cloned()) {
                 tokens.insert(scope, &token);
             }
         }
@@ -170,7 +271,9 @@ mod tests {
     fn parse(argv: &[&str]) -> Result<RunConfig> {
         let cli = crate::cli::Cli::try_parse_from(argv).expect("argv parses");
         match cli.command {
-            crate::cli::Command::Run(args) => RunConfig::from_args(*args, 99),
+            crate::cli::Command::Run(args) => {
+                RunConfig::from_args(*args, FileConfig::default(), 99)
+            }
             _ => unreachable!("a run command"),
         }
     }
@@ -181,6 +284,37 @@ mod tests {
         assert!(matches!(config.target, Target::Embedded));
         assert_eq!(config.seed, 99);
         assert_eq!(config.timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn flags_beat_the_file() {
+        let file: FileConfig = toml::from_str(
+            "target = \"http://127.0.0.1:9\"\nuser_id = \"from-file\"\ntimeout = 2.5\ncases = 3\n[operations.UpdateLocalUserPassword]\nextra_statuses = [429]\n",
+        )
+        .unwrap();
+        let cli = crate::cli::Cli::try_parse_from([
+            "specgate",
+            "run",
+            "--password",
+            "pw",
+            "--cases",
+            "7",
+        ])
+        .unwrap();
+        let crate::cli::Command::Run(args) = cli.command else {
+            unreachable!("a run command")
+        };
+        let config = RunConfig::from_args(*args, file, 1).unwrap();
+        assert_eq!(config.cases, 7);
+        assert_eq!(config.timeout, Duration::from_millis(2500));
+        let Target::Remote { user_id, .. } = &config.target else {
+            unreachable!("the file names a target")
+        };
+        assert_eq!(user_id, "from-file");
+        assert_eq!(
+            config.overrides["UpdateLocalUserPassword"].extra_statuses,
+            [429]
+        );
     }
 
     #[test]
@@ -213,11 +347,13 @@ mod tests {
             _ => None,
         };
         let flags = vec![("user".to_string(), "from-flag".to_string())];
-        let tokens = tokens(&spec, &flags, env).unwrap();
+        let file = BTreeMap::from([("service".to_string(), "from-file".to_string())]);
+        let tokens = tokens(&spec, &flags, env, &file).unwrap();
         assert_eq!(tokens.get("user"), Some("from-flag"));
         assert_eq!(tokens.get("admin"), Some("admin-env"));
-        assert_eq!(tokens.get("service"), None);
+        assert_eq!(tokens.get("service"), Some("from-file"));
+        assert_eq!(tokens.get("usersView"), None);
         let flags = vec![("root".to_string(), "x".to_string())];
-        assert!(super::tokens(&spec, &flags, env).is_err());
+        assert!(super::tokens(&spec, &flags, env, &BTreeMap::new()).is_err());
     }
 }

@@ -74,8 +74,10 @@ pub async fn run(config: &RunConfig) -> Result<Finished> {
             password,
             other_user_id,
             tokens,
+            file_tokens,
         } => {
-            let tokens = config::tokens(&spec, tokens, |name| std::env::var(name).ok())?;
+            let env = |name: &str| std::env::var(name).ok();
+            let tokens = config::tokens(&spec, tokens, env, file_tokens)?;
             let account = Account {
                 user_id: user_id.clone(),
                 password: password.clone(),
@@ -96,7 +98,17 @@ pub async fn run(config: &RunConfig) -> Result<Finished> {
         checks: config.checks.clone(),
         strict: config.strict,
         declared: crate::case::load(&spec, config.cases_dir.as_deref())?,
+        overrides: config.overrides.clone(),
     };
+    if let Some(unknown) = settings
+        .overrides
+        .keys()
+        .find(|id| !spec.operations.iter().any(|operation| &operation.id == *id))
+    {
+        return Err(Error::Usage(format!(
+            "configuration: operations.{unknown}: the spec has no such operation"
+        )));
+    }
     for (scope, token) in settings.tokens.iter() {
         secrets.add(token, &token_variable(scope));
     }

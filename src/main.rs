@@ -53,8 +53,9 @@ fn run(args: RunArgs) -> Result<u8, Error> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|elapsed| elapsed.as_nanos() as u64 ^ u64::from(std::process::id()))
         .unwrap_or(0);
-    let junit_path = args.junit.clone();
-    let config = RunConfig::from_args(args, random_seed)?;
+    let file = specgate::config::read_file(args.config.as_deref())?;
+    let config = RunConfig::from_args(args, file, random_seed)?;
+    let junit_path = config.junit.clone();
     let finished = runtime()?.block_on(harness::run(&config))?;
     let outcome = &finished.outcome;
     let stdout = std::io::stdout();

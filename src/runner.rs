@@ -15,6 +15,7 @@ use crate::auth::{Credential, Tokens};
 use crate::case::{self, Declared, PasswordState};
 use crate::checks::{self, Check, Observation, Severity, Verdict};
 use crate::client::{Client, Exchange, Request};
+use crate::config::Override;
 use crate::error::{Error, Result};
 use crate::generate::{Encoding, Generator};
 use crate::plan::{self, Body, Budget, Case, Intent, PasswordContract, PathUser, Probe};
@@ -52,6 +53,8 @@ pub struct Settings {
     pub strict: bool,
     /// Declarative cases to send after the generated ones.
     pub declared: Vec<Declared>,
+    /// Per-operation adjustments, by operationId.
+    pub overrides: BTreeMap<String, Override>,
 }
 
 /// Runs every case of the plan against the target.
@@ -400,18 +403,23 @@ impl Runner<'_> {
         } else {
             self.transport_failures = 0;
         }
+        let adjustment = self.settings.overrides.get(&operation.id);
         let observation = Observation {
             operation,
             intent,
             credential: &case.credential,
             allowed: plan::accepts(operation, self.scheme, &case.credential),
             exchange: &exchange,
+            extra_statuses: adjustment.map_or(&[], |a| a.extra_statuses.as_slice()),
         };
         let strict = self.settings.strict;
         let verdicts = self
             .settings
             .checks
             .iter()
+            .filter(|check| {
+                adjustment.is_none_or(|a| !a.skip_checks.iter().any(|id| id == check.id))
+            })
             .map(|check| {
                 let mut verdict = (check.evaluate)(&observation);
                 if let Verdict::Fail(finding) = &mut verdict {

@@ -76,6 +76,28 @@ fn checks_lists_the_catalogue() {
     snapshot_settings().bind(|| insta::assert_snapshot!("checks", run.stdout));
 }
 
+/// A status agreed beyond the spec, in specgate.toml, is not a failure; without the file it is.
+#[test]
+fn configuration_file_tolerates_agreed_statuses() {
+    use specgate::server::Fault;
+    let server = TestServer::start(&[Fault::UndocumentedStatus]);
+    let dir = scratch("config-file");
+    let only = ["--checks", "status_documented", "--cases", "3"];
+    let without = run_remote(&server, &only, &dir);
+    assert_eq!(without.code, 1, "{}{}", without.stdout, without.stderr);
+    std::fs::write(
+        dir.join("specgate.toml"),
+        "[operations.UpdateLocalUserPassword]\nextra_statuses = [422]\n",
+    )
+    .unwrap();
+    let with = run_remote(&server, &only, &dir);
+    assert_eq!(with.code, 0, "{}{}", with.stdout, with.stderr);
+    std::fs::write(dir.join("broken.toml"), "cases = 3\ntarget = [\n").unwrap();
+    let broken = specgate(&["run", "--config", "broken.toml"], &[], &dir);
+    assert_eq!(broken.code, 2);
+    assert!(broken.stderr.contains("broken.toml:2"), "{}", broken.stderr);
+}
+
 /// A QA engineer's own case, added without Rust, runs and is judged.
 #[test]
 fn cases_dir_adds_declarative_cases() {

@@ -80,6 +80,8 @@ pub struct Observation<'a> {
     /// Whether the operation's security accepts `credential`.
     pub allowed: bool,
     pub exchange: &'a Exchange,
+    /// Statuses the configuration allows beyond the spec's.
+    pub extra_statuses: &'a [u16],
 }
 
 impl Observation<'_> {
@@ -237,6 +239,7 @@ pub(crate) mod fixture {
             credential: &credential,
             allowed,
             exchange,
+            extra_statuses: &[],
         })
     }
 
