@@ -20,16 +20,20 @@ use crate::spec::Spec;
 pub enum Target {
     /// The embedded reference server, started for the run.
     Embedded,
-    Remote {
-        url: Url,
-        user_id: String,
-        password: String,
-        other_user_id: Option<String>,
-        /// `SCOPE=TOKEN` flags, checked for shape; scopes are checked against the spec later.
-        tokens: Vec<(String, String)>,
-        /// Tokens from the configuration file, below flags and environment.
-        file_tokens: BTreeMap<String, String>,
-    },
+    Remote(Box<Remote>),
+}
+
+/// A server given with `--target`, and the account and tokens to test it with.
+#[derive(Clone, Debug)]
+pub struct Remote {
+    pub url: Url,
+    pub user_id: String,
+    pub password: String,
+    pub other_user_id: Option<String>,
+    /// `SCOPE=TOKEN` flags, checked for shape; scopes are checked against the spec later.
+    pub tokens: Vec<(String, String)>,
+    /// Tokens from the configuration file, below flags and environment.
+    pub file_tokens: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug)]
@@ -160,14 +164,14 @@ impl RunConfig {
                 let password = password
                     .filter(|password| !password.is_empty())
                     .ok_or_else(|| Error::Usage("--target needs the test account's password: set SPECGATE_PASSWORD (or --password)".into()))?;
-                Target::Remote {
+                Target::Remote(Box::new(Remote {
                     url,
                     user_id,
                     password,
                     other_user_id: other_user_id.filter(|id| !id.is_empty()),
                     tokens,
                     file_tokens: file.tokens,
-                }
+                }))
             }
         };
         let checks = checks::select(&args.checks, &args.exclude_checks).map_err(Error::Usage)?;
@@ -307,10 +311,10 @@ mod tests {
         let config = RunConfig::from_args(*args, file, 1).unwrap();
         assert_eq!(config.cases, 7);
         assert_eq!(config.timeout, Duration::from_millis(2500));
-        let Target::Remote { user_id, .. } = &config.target else {
+        let Target::Remote(remote) = &config.target else {
             unreachable!("the file names a target")
         };
-        assert_eq!(user_id, "from-file");
+        assert_eq!(remote.user_id, "from-file");
         assert_eq!(
             config.overrides["UpdateLocalUserPassword"].extra_statuses,
             [429]

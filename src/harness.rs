@@ -68,22 +68,15 @@ pub async fn run(config: &RunConfig) -> Result<Finished> {
             })?;
             (url, true, tokens, account)
         }
-        Target::Remote {
-            url,
-            user_id,
-            password,
-            other_user_id,
-            tokens,
-            file_tokens,
-        } => {
+        Target::Remote(remote) => {
             let env = |name: &str| std::env::var(name).ok();
-            let tokens = config::tokens(&spec, tokens, env, file_tokens)?;
+            let tokens = config::tokens(&spec, &remote.tokens, env, &remote.file_tokens)?;
             let account = Account {
-                user_id: user_id.clone(),
-                password: password.clone(),
-                other_user_id: other_user_id.clone(),
+                user_id: remote.user_id.clone(),
+                password: remote.password.clone(),
+                other_user_id: remote.other_user_id.clone(),
             };
-            (url.clone(), false, tokens, account)
+            (remote.url.clone(), false, tokens, account)
         }
     };
     let settings = Settings {
