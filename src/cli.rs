@@ -125,6 +125,41 @@ pub struct RunArgs {
     #[arg(long)]
     pub strict: bool,
 
+    /// At most this many requests per second (for example 20 or 20/s).
+    #[arg(long, value_name = "N/s")]
+    pub rate_limit: Option<String>,
+
+    /// Wrong current passwords the run may send in all, so that a lockout policy is never
+    /// tripped [default: 5].
+    #[arg(long, value_name = "N")]
+    pub max_wrong_passwords: Option<usize>,
+
+    /// Leave the test account with the password the run last set (for throwaway accounts);
+    /// the summary prints it.
+    #[arg(long)]
+    pub no_restore: bool,
+
+    /// A header sent with every request, for gateways (repeatable). Its value is treated as a
+    /// secret.
+    #[arg(long = "header", value_name = "NAME:VALUE")]
+    pub headers: Vec<String>,
+
+    /// A PEM file of CA certificates to trust, for a private CA.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+
+    /// Do not verify TLS certificates (a warning is printed on every run).
+    #[arg(long)]
+    pub insecure: bool,
+
+    /// Bytes of a response body kept; a longer body is reported as truncated [default: 1048576].
+    #[arg(long, value_name = "BYTES")]
+    pub max_body: Option<usize>,
+
+    /// Print the plan (each case's request, secrets redacted) and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
     /// Where to write the JUnit XML report [default: target/specgate/junit.xml].
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,

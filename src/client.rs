@@ -1,6 +1,6 @@
 //! The HTTP client and the `Exchange` it records: a request, what came back, how long it took.
 //!
-//! Every request has a timeout, follows no redirects and reads at most `MAX_BODY` bytes of a
+//! Every request has a timeout, follows no redirects and reads at most `--max-body` bytes of a
 //! response. A transport failure (timeout, refused, not HTTP) is data in the exchange, not an
 //! error: whether it ends the run is the runner's decision.
 
@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderName, HeaderValue};
 
-/// The largest response body kept; beyond it the body is cut and marked truncated.
+/// The largest response body kept by default; beyond it the body is cut and marked truncated.
 pub const MAX_BODY: usize = 1024 * 1024;
 
 #[derive(Clone, Debug)]
@@ -72,11 +72,17 @@ pub struct Exchange {
 pub struct Client {
     inner: reqwest::Client,
     timeout: Duration,
+    max_body: usize,
 }
 
 impl Client {
-    /// A client for `base_url`; a loopback target bypasses any proxy set in the environment.
-    pub fn new(timeout: Duration, loopback: bool) -> Result<Client, String> {
+    /// A client; a loopback target bypasses any proxy set in the environment (others honour
+    /// HTTP_PROXY, HTTPS_PROXY and NO_PROXY).
+    pub fn new(
+        timeout: Duration,
+        loopback: bool,
+        transport: &crate::config::Transport,
+    ) -> Result<Client, String> {
         let mut builder = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
@@ -85,10 +91,24 @@ impl Client {
         if loopback {
             builder = builder.no_proxy();
         }
+        if let Some(pem) = &transport.cacert {
+            let certificates = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|error| format!("--cacert: {error}"))?;
+            for certificate in certificates {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        if transport.insecure {
+            builder = builder.danger_accept_invalid_certs(true);
+        }
         let inner = builder
             .build()
             .map_err(|error| format!("cannot build the HTTP client: {error}"))?;
-        Ok(Client { inner, timeout })
+        Ok(Client {
+            inner,
+            timeout,
+            max_body: transport.max_body,
+        })
     }
 
     pub async fn send(&self, request: Request) -> Exchange {
@@ -139,7 +159,7 @@ impl Client {
             .await
             .map_err(|error| self.classify(&error))?
         {
-            let room = MAX_BODY - body.len();
+            let room = self.max_body.saturating_sub(body.len());
             if chunk.len() > room {
                 body.extend_from_slice(&chunk[..room]);
                 truncated = true;

@@ -52,6 +52,22 @@ pub struct RunConfig {
     pub cases_dir: Option<PathBuf>,
     /// Per-operation adjustments of what the spec expects, from the configuration file.
     pub overrides: BTreeMap<String, Override>,
+    pub rate_limit: Option<f64>,
+    pub max_wrong_passwords: usize,
+    pub restore: bool,
+    pub transport: Transport,
+    pub dry_run: bool,
+}
+
+/// How requests travel: TLS trust, gateway headers, body cap.
+#[derive(Clone, Debug, Default)]
+pub struct Transport {
+    /// PEM bytes of extra CA certificates.
+    pub cacert: Option<Vec<u8>>,
+    pub insecure: bool,
+    /// `--header` pairs; values are secrets.
+    pub headers: Vec<(String, String)>,
+    pub max_body: usize,
 }
 
 /// `specgate.toml`. Every key is optional; secrets are better kept in the environment.
@@ -67,6 +83,12 @@ pub struct FileConfig {
     pub timeout: Option<f64>,
     pub junit: Option<PathBuf>,
     pub cases_dir: Option<PathBuf>,
+    pub rate_limit: Option<f64>,
+    pub max_wrong_passwords: Option<usize>,
+    pub cacert: Option<PathBuf>,
+    pub max_body: Option<usize>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
     #[serde(default)]
     pub tokens: BTreeMap<String, String>,
     #[serde(default)]
@@ -192,7 +214,74 @@ impl RunConfig {
                 }
             }
         }
+        let rate_limit = match (&args.rate_limit, file.rate_limit) {
+            (Some(raw), _) => Some(parse_rate(raw)?),
+            (None, Some(rate)) => Some(parse_rate(&rate.to_string())?),
+            (None, None) => None,
+        };
+        let mut headers = Vec::new();
+        for raw in &args.headers {
+            let Some((name, value)) = raw.split_once(':') else {
+                return Err(Error::Usage(format!("--header {raw}: expected NAME:VALUE")));
+            };
+            headers.push((name.trim().to_string(), value.trim().to_string()));
+        }
+        for (name, value) in file.headers {
+            if !headers
+                .iter()
+                .any(|(known, _)| known.eq_ignore_ascii_case(&name))
+            {
+                headers.push((name, value));
+            }
+        }
+        for (name, value) in &headers {
+            let valid = reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_ok()
+                && reqwest::header::HeaderValue::from_str(value).is_ok();
+            if !valid {
+                return Err(Error::Usage(format!(
+                    "header `{name}` is not a valid HTTP header"
+                )));
+            }
+        }
+        let cacert = match args.cacert.or(file.cacert) {
+            None => None,
+            Some(path) => {
+                let bytes = std::fs::read(&path).map_err(|error| {
+                    Error::Usage(format!(
+                        "--cacert {}: {}",
+                        path.display(),
+                        error.to_string().to_lowercase()
+                    ))
+                })?;
+                if reqwest::Certificate::from_pem_bundle(&bytes)
+                    .map_or(true, |certs| certs.is_empty())
+                {
+                    return Err(Error::Usage(format!(
+                        "--cacert {}: no PEM certificate in it",
+                        path.display()
+                    )));
+                }
+                Some(bytes)
+            }
+        };
         Ok(RunConfig {
+            rate_limit,
+            max_wrong_passwords: args
+                .max_wrong_passwords
+                .or(file.max_wrong_passwords)
+                .unwrap_or(DEFAULT_MAX_WRONG_PASSWORDS),
+            restore: !args.no_restore,
+            transport: Transport {
+                cacert,
+                insecure: args.insecure,
+                headers,
+                max_body: args
+                    .max_body
+                    .or(file.max_body)
+                    .unwrap_or(crate::client::MAX_BODY)
+                    .max(1),
+            },
+            dry_run: args.dry_run,
             spec: args.spec,
             target,
             seed: args.seed.or(file.seed).unwrap_or(random_seed),
@@ -211,8 +300,23 @@ impl RunConfig {
 }
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_MAX_WRONG_PASSWORDS: usize = 5;
 const DEFAULT_CASES: usize = 20;
 const DEFAULT_JUNIT: &str = "target/specgate/junit.xml";
+
+/// `20`, `20/s` or `2.5/s`: requests per second.
+fn parse_rate(raw: &str) -> Result<f64> {
+    raw.trim()
+        .trim_end_matches("/s")
+        .parse::<f64>()
+        .ok()
+        .filter(|rate| rate.is_finite() && *rate > 0.0)
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "--rate-limit {raw} is not a number of requests per second, such as 20/s"
+            ))
+        })
+}
 
 fn parse_timeout(raw: &str) -> Result<Duration> {
     raw.trim()

@@ -29,6 +29,9 @@ pub enum Error {
     },
     #[error("cannot write {path}: {reason}")]
     Write { path: String, reason: String },
+    /// A signal stopped the run (after the password was restored).
+    #[error("the run was interrupted before it finished")]
+    Interrupted,
     /// The run could not put the test account's password back.
     #[error("the password of test account {user_id} could not be restored: {reason}")]
     Restore { user_id: String, reason: String },
@@ -46,6 +49,7 @@ impl Error {
             | Error::Target { .. }
             | Error::Serve { .. }
             | Error::Case { .. }
+            | Error::Interrupted
             | Error::Write { .. }
             | Error::Restore { .. } => exit::ERROR,
         }

@@ -2,12 +2,13 @@
 //! target is given, run the plan, write the JUnit report. Printing is left to the caller.
 
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 
 use crate::auth::{token_variable, Tokens};
-use crate::client::Client;
+use crate::client::{Client, Request};
 use crate::config::{self, RunConfig, Target};
 use crate::error::{Error, Result};
-use crate::plan::Budget;
+use crate::plan::{Budget, Case};
 use crate::redact::Secrets;
 use crate::report::{junit, Outcome};
 use crate::runner::{self, Account, Settings};
@@ -18,13 +19,16 @@ use crate::spec;
 /// show the refusal, and each one costs a state probe.
 const REJECTED_CASES: usize = 3;
 
-/// A finished run: its outcome and the secrets every printed word must be scrubbed of.
+/// A finished run: its outcome (or, for `--dry-run`, its plan) and the secrets every printed
+/// word must be scrubbed of.
 pub struct Finished {
-    pub outcome: Outcome,
+    pub outcome: Option<Outcome>,
+    pub plan: Option<Vec<(Case, Request)>>,
     pub secrets: Secrets,
 }
 
-pub async fn run(config: &RunConfig) -> Result<Finished> {
+/// Runs `config`. Raising `stop` (on a signal) ends the run early, restoring the password.
+pub async fn run(config: &RunConfig, stop: &AtomicBool) -> Result<Finished> {
     let spec = spec::load(config.spec.as_deref())?;
     let budget = Budget {
         cases: config.cases,
@@ -92,6 +96,10 @@ pub async fn run(config: &RunConfig) -> Result<Finished> {
         strict: config.strict,
         declared: crate::case::load(&spec, config.cases_dir.as_deref())?,
         overrides: config.overrides.clone(),
+        headers: config.transport.headers.clone(),
+        rate_limit: config.rate_limit,
+        max_wrong_passwords: config.max_wrong_passwords,
+        restore: config.restore,
     };
     if let Some(unknown) = settings
         .overrides
@@ -106,6 +114,9 @@ pub async fn run(config: &RunConfig) -> Result<Finished> {
         secrets.add(token, &token_variable(scope));
     }
     secrets.add(&settings.account.password, "SPECGATE_PASSWORD");
+    for (name, value) in &settings.headers {
+        secrets.add(value, &header_variable(name));
+    }
     require_accepting_token(&spec, &settings)?;
 
     let loopback = settings.base_url.host_str().is_some_and(|host| {
@@ -115,16 +126,44 @@ pub async fn run(config: &RunConfig) -> Result<Finished> {
                 .is_ok_and(|ip| ip.is_loopback())
             || host == "[::1]"
     });
-    let client = Client::new(config.timeout, loopback).map_err(|reason| Error::Target {
-        url: settings.target_label.clone(),
-        reason,
+    if config.dry_run {
+        return Ok(Finished {
+            plan: Some(runner::requests(&spec, &settings)),
+            outcome: None,
+            secrets,
+        });
+    }
+    let client = Client::new(config.timeout, loopback, &config.transport).map_err(|reason| {
+        Error::Target {
+            url: settings.target_label.clone(),
+            reason,
+        }
     })?;
-    let outcome = runner::run(&spec, &settings, &client).await?;
+    let outcome = runner::run(&spec, &settings, &client, stop).await?;
     if let Some(running) = embedded {
         running.shutdown().await;
     }
     write_junit(&config.junit, &outcome, &secrets)?;
-    Ok(Finished { outcome, secrets })
+    Ok(Finished {
+        outcome: Some(outcome),
+        plan: None,
+        secrets,
+    })
+}
+
+/// The environment variable a `--header` value is shown as: `SPECGATE_HEADER_X_API_KEY`.
+fn header_variable(name: &str) -> String {
+    let name: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("SPECGATE_HEADER_{name}")
 }
 
 /// A token no server issued: fixed per seed, and not a secret.

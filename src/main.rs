@@ -3,6 +3,10 @@
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use tokio::signal::unix::{signal, SignalKind};
 
 use clap::Parser;
 
@@ -55,13 +59,25 @@ fn run(args: RunArgs) -> Result<u8, Error> {
         .unwrap_or(0);
     let file = specgate::config::read_file(args.config.as_deref())?;
     let config = RunConfig::from_args(args, file, random_seed)?;
-    let junit_path = config.junit.clone();
-    let finished = runtime()?.block_on(harness::run(&config))?;
-    let outcome = &finished.outcome;
+    if config.transport.insecure {
+        eprintln!("specgate: warning: --insecure: TLS certificates are not verified");
+    }
+    let runtime = runtime()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    runtime.spawn(watch_signals(Arc::clone(&stop)));
+    let finished = runtime.block_on(harness::run(&config, &stop))?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
+    if let Some(plan) = &finished.plan {
+        let _ = terminal::write_plan(plan, &finished.secrets, &mut out);
+        let _ = out.flush();
+        return Ok(exit::CONFORMANT);
+    }
+    let Some(outcome) = &finished.outcome else {
+        return Ok(exit::CONFORMANT);
+    };
     let _ = terminal::write(outcome, &finished.secrets, &mut out);
-    let _ = writeln!(out, "junit    {}", junit_path.display());
+    let _ = writeln!(out, "junit    {}", config.junit.display());
     let _ = out.flush();
     if let Restore::Failed(reason) = &outcome.restore {
         return Err(Error::Restore {
@@ -69,11 +85,37 @@ fn run(args: RunArgs) -> Result<u8, Error> {
             reason: reason.clone(),
         });
     }
+    if outcome.interrupted {
+        return Err(Error::Interrupted);
+    }
     Ok(if outcome.conformant() {
         exit::CONFORMANT
     } else {
         exit::NOT_CONFORMANT
     })
+}
+
+/// The first SIGINT or SIGTERM asks the run to stop (it restores the password, writes its
+/// reports and exits 2); a second one exits at once.
+async fn watch_signals(stop: Arc<AtomicBool>) {
+    let Ok(mut terminate) = signal(SignalKind::terminate()) else {
+        return;
+    };
+    let mut interrupt = match signal(SignalKind::interrupt()) {
+        Ok(interrupt) => interrupt,
+        Err(_) => return,
+    };
+    for _ in 0..2 {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        if stop.swap(true, Ordering::SeqCst) {
+            eprintln!("specgate: interrupted again: exiting without restoring the test account");
+            std::process::exit(i32::from(exit::ERROR));
+        }
+        eprintln!("specgate: interrupted: restoring the test account, then exiting (interrupt again to exit at once)");
+    }
 }
 
 fn validate(args: ValidateArgs) -> Result<u8, Error> {

@@ -14,13 +14,16 @@ use serde_json::Value;
 use crate::auth::{Credential, Tokens};
 use crate::case::{self, Declared, PasswordState};
 use crate::checks::{self, Check, Observation, Severity, Verdict};
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use crate::client::{Client, Exchange, Request};
 use crate::config::Override;
 use crate::error::{Error, Result};
 use crate::generate::{Encoding, Generator};
+use crate::pacing::{Pacer, Sent};
 use crate::plan::{self, Body, Budget, Case, Intent, PasswordContract, PathUser, Probe};
 use crate::report::{Expected, MatrixRow, Outcome, Record, Restore};
-use crate::spec::{Operation, Spec};
+use crate::spec::{Operation, SecurityScheme, Spec};
 
 /// After this many transport failures in a row the target is taken to be down.
 const MAX_CONSECUTIVE_TRANSPORT_FAILURES: usize = 3;
@@ -55,11 +58,22 @@ pub struct Settings {
     pub declared: Vec<Declared>,
     /// Per-operation adjustments, by operationId.
     pub overrides: BTreeMap<String, Override>,
+    /// Headers sent with every request (`--header`), values secret.
+    pub headers: Vec<(String, String)>,
+    /// Requests per second at most.
+    pub rate_limit: Option<f64>,
+    /// Wrong current passwords the run may send, so that a lockout policy is never tripped.
+    pub max_wrong_passwords: usize,
+    /// Put the original password back at the end.
+    pub restore: bool,
 }
 
-/// Runs every case of the plan against the target.
-pub async fn run(spec: &Spec, settings: &Settings, client: &Client) -> Result<Outcome> {
-    let started = Instant::now();
+/// The credentials a run tests: no token, an unknown token, and each scope of the first
+/// scoped security scheme that has a token.
+fn credentials<'a>(
+    spec: &'a Spec,
+    settings: &Settings,
+) -> (Option<&'a SecurityScheme>, Vec<Credential>) {
     let scheme = spec
         .security_schemes
         .iter()
@@ -72,32 +86,69 @@ pub async fn run(spec: &Spec, settings: &Settings, client: &Client) -> Result<Ou
             .filter(|scope| settings.tokens.get(scope).is_some())
             .map(|scope| Credential::Scope(scope.clone())),
     );
-    let scheme_name = scheme.map(|scheme| scheme.name.as_str());
+    (scheme, credentials)
+}
+
+/// The cases a run with `settings` sends, in order (probes aside), and the generator that
+/// made them, ready to make the run's fresh passwords.
+pub fn plan(spec: &Spec, settings: &Settings) -> (Vec<Case>, Generator) {
+    let (scheme, credentials) = credentials(spec, settings);
     let mut generator = Generator::new(settings.seed);
     let cases = plan::build(
         spec,
         &credentials,
-        scheme_name,
+        scheme.map(|scheme| scheme.name.as_str()),
         settings.account.other_user_id.is_some(),
         &settings.declared,
         &settings.budget,
         &mut generator,
     );
+    (cases, generator)
+}
 
-    let mut runner = Runner {
-        spec,
-        settings,
-        client,
-        scheme: scheme_name,
-        generator,
-        records: Vec::new(),
-        password: Some(settings.account.password.clone()),
-        history: vec![settings.account.password.clone()],
-        changed: false,
-        transport_failures: 0,
-    };
+/// The requests of `cases` as they would be sent with the account's password as it is now,
+/// for `--dry-run`. Nothing is sent.
+pub fn requests(spec: &Spec, settings: &Settings) -> Vec<(Case, Request)> {
+    let (cases, generator) = plan(spec, settings);
+    let mut runner = Runner::new(spec, settings, None, generator);
+    cases
+        .into_iter()
+        .map(|case| {
+            let operation = &spec.operations[case.operation];
+            let contract = PasswordContract::detect(operation);
+            let body = case
+                .body
+                .as_ref()
+                .map(|body| runner.bind(body, contract.as_ref()));
+            let request =
+                runner.request(operation, &case.credential, &case.path_user, body.as_ref());
+            (case, request)
+        })
+        .collect()
+}
+
+/// Runs every case of the plan against the target. `stop` is raised (by a signal) to end the
+/// run early: the case in flight finishes, then the password is restored.
+pub async fn run(
+    spec: &Spec,
+    settings: &Settings,
+    client: &Client,
+    stop: &AtomicBool,
+) -> Result<Outcome> {
+    let started = Instant::now();
+    let (scheme, _) = credentials(spec, settings);
+    let (cases, generator) = plan(spec, settings);
+    let mut runner = Runner::new(spec, settings, Some(client), generator);
+    runner.reserved = cases
+        .iter()
+        .filter(|case| uses_wrong_password(case))
+        .count();
     let mut aborted = None;
     for (index, case) in cases.iter().enumerate() {
+        if stop.load(Ordering::SeqCst) {
+            aborted = Some(format!("interrupted before case {}", case.id));
+            break;
+        }
         runner.case(case).await;
         if index == 0 {
             if let Some(Err(reason)) = runner.records.first().map(|r| &r.exchange.response) {
@@ -115,12 +166,24 @@ pub async fn run(spec: &Spec, settings: &Settings, client: &Client) -> Result<Ou
             break;
         }
     }
-    let restore = runner.restore().await;
+    let restore = if settings.restore {
+        runner.restore().await
+    } else {
+        Restore::Skipped(runner.password.clone())
+    };
     let matrix = matrix(spec, scheme, settings, &runner.records, &cases);
-    let warnings = setup_warnings(&runner.records, &cases, spec, scheme_name);
+    let warnings = setup_warnings(
+        &runner.records,
+        &cases,
+        spec,
+        scheme.map(|s| s.name.as_str()),
+    );
     Ok(Outcome {
         checks: settings.checks.iter().map(|check| check.id).collect(),
         warnings,
+        notes: runner.notes,
+        throttled: runner.pacer.throttled,
+        interrupted: stop.load(Ordering::SeqCst),
         spec_source: spec.source.clone(),
         target: settings.target_label.clone(),
         embedded: settings.embedded,
@@ -134,10 +197,26 @@ pub async fn run(spec: &Spec, settings: &Settings, client: &Client) -> Result<Ou
     })
 }
 
+/// Whether a case sends a current password known to be wrong: such cases spend the budget
+/// that keeps a server's lockout policy from tripping.
+fn uses_wrong_password(case: &Case) -> bool {
+    match &case.intent {
+        Intent::WrongPassword => true,
+        Intent::Declared(_) => case
+            .body
+            .as_ref()
+            .and_then(|body| body.value.as_ref())
+            .is_some_and(|value| value.to_string().contains("\"$wrong_password\"")),
+        _ => false,
+    }
+}
+
 struct Runner<'a> {
     spec: &'a Spec,
     settings: &'a Settings,
-    client: &'a Client,
+    /// `None` when only planning (`--dry-run`).
+    client: Option<&'a Client>,
+    pacer: Pacer,
     scheme: Option<&'a str>,
     generator: Generator,
     records: Vec<Record>,
@@ -148,21 +227,90 @@ struct Runner<'a> {
     /// Whether any request may have changed the password.
     changed: bool,
     transport_failures: usize,
+    /// Wrong-password attempts the run may still make.
+    wrong_left: usize,
+    /// Planned cases still to come that need a wrong-password attempt: probes leave them theirs.
+    reserved: usize,
+    /// What the report should mention that is neither a failure nor a setup warning.
+    notes: Vec<String>,
 }
 
-impl Runner<'_> {
+impl<'a> Runner<'a> {
+    fn new(
+        spec: &'a Spec,
+        settings: &'a Settings,
+        client: Option<&'a Client>,
+        generator: Generator,
+    ) -> Runner<'a> {
+        let (scheme, _) = credentials(spec, settings);
+        Runner {
+            spec,
+            settings,
+            client,
+            pacer: Pacer::new(settings.rate_limit),
+            scheme: scheme.map(|scheme| scheme.name.as_str()),
+            generator,
+            records: Vec::new(),
+            password: Some(settings.account.password.clone()),
+            history: vec![settings.account.password.clone()],
+            changed: false,
+            transport_failures: 0,
+            wrong_left: settings.max_wrong_passwords,
+            reserved: 0,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Sends at the agreed pace, retrying throttled answers. Without a client (planning only)
+    /// nothing is sent and the exchange says so.
+    async fn send(&mut self, request: Request) -> Sent {
+        match self.client {
+            Some(client) => self.pacer.send(client, request).await,
+            None => Sent {
+                exchange: Exchange {
+                    request,
+                    response: Err(crate::client::TransportError::Connect("not sent".into())),
+                    elapsed: Default::default(),
+                },
+                throttled: false,
+            },
+        }
+    }
+
+    /// Takes one wrong-password attempt from the budget, if the budget allows it; `probe`
+    /// attempts leave the reserved share to planned cases.
+    fn spend_wrong_password(&mut self, probe: bool) -> bool {
+        let floor = if probe { self.reserved } else { 0 };
+        if self.wrong_left > floor {
+            self.wrong_left -= 1;
+            true
+        } else {
+            false
+        }
+    }
+
     async fn case(&mut self, case: &Case) {
         let operation = &self.spec.operations[case.operation];
+        if uses_wrong_password(case) {
+            self.reserved = self.reserved.saturating_sub(1);
+            if !self.spend_wrong_password(false) {
+                self.notes.push(format!(
+                    "case {} ({}) not sent: the wrong-password budget (--max-wrong-passwords {}) is spent",
+                    case.id, case.label, self.settings.max_wrong_passwords
+                ));
+                return;
+            }
+        }
         let contract = PasswordContract::detect(operation);
         let body = case
             .body
             .as_ref()
             .map(|body| self.bind(body, contract.as_ref()));
         let request = self.request(operation, &case.credential, &case.path_user, body.as_ref());
-        let exchange = self.client.send(request).await;
-        let status = exchange.response.as_ref().ok().map(|r| r.status);
+        let sent = self.send(request).await;
+        let status = sent.exchange.response.as_ref().ok().map(|r| r.status);
         let first = self.records.is_empty();
-        self.record(case, &case.id, &case.label, &case.intent, exchange);
+        self.record(case, &case.id, &case.label, &case.intent, sent);
         if first && status.is_none() {
             // The first answer decides whether the target is usable at all; probing a target
             // that did not answer would only wait again.
@@ -199,10 +347,13 @@ impl Runner<'_> {
         let Some(old) = self.password.clone() else {
             return;
         };
-        let probe = self.probe(case, contract, Probe::OldRejected, &old).await;
-        if probe.is_some_and(is_success) {
-            // The old password still worked, so the probe itself changed it.
-            return;
+        // The old password is wrong now, if the server is right: trying it spends the budget.
+        if self.spend_wrong_password(true) {
+            let probe = self.probe(case, contract, Probe::OldRejected, &old).await;
+            if probe.is_some_and(is_success) {
+                // The old password still worked, so the probe itself changed it.
+                return;
+            }
         }
         self.password = Some(new.clone());
         let probe = self.probe(case, contract, Probe::NewWorks, &new).await;
@@ -256,8 +407,8 @@ impl Runner<'_> {
         let fresh = self.generator.fresh_password();
         let body = change_body(operation, contract, current, &fresh);
         let request = self.request(operation, &credential, &PathUser::Own, Some(&body));
-        let exchange = self.client.send(request).await;
-        let status = exchange.response.as_ref().ok().map(|r| r.status);
+        let sent = self.send(request).await;
+        let status = sent.exchange.response.as_ref().ok().map(|r| r.status);
         if status.is_some_and(is_success) {
             self.remember(&fresh);
             self.password = Some(fresh);
@@ -274,7 +425,7 @@ impl Runner<'_> {
             credential,
             ..case.clone()
         };
-        self.record(&probe_case, &id, &label, &Intent::Probe(probe), exchange);
+        self.record(&probe_case, &id, &label, &Intent::Probe(probe), sent);
         status
     }
 
@@ -373,7 +524,7 @@ impl Runner<'_> {
             PathUser::Unknown => format!("specgate-no-such-user-{:x}", self.settings.seed),
         };
         let url = url_for(&self.settings.base_url, &operation.path, |_| user.clone());
-        let mut headers = Vec::new();
+        let mut headers = self.settings.headers.clone();
         if let Some(token) = self
             .settings
             .tokens
@@ -396,7 +547,11 @@ impl Runner<'_> {
         }
     }
 
-    fn record(&mut self, case: &Case, id: &str, label: &str, intent: &Intent, exchange: Exchange) {
+    fn record(&mut self, case: &Case, id: &str, label: &str, intent: &Intent, sent: Sent) {
+        let Sent {
+            exchange,
+            throttled,
+        } = sent;
         let operation = &self.spec.operations[case.operation];
         if exchange.response.is_err() {
             self.transport_failures += 1;
@@ -431,7 +586,8 @@ impl Runner<'_> {
                 }
                 (check.id, verdict)
             })
-            .filter(|(_, verdict)| *verdict != Verdict::Skip)
+            // A server still busy after every retry did not do the work: nothing to judge.
+            .filter(|(_, verdict)| *verdict != Verdict::Skip && !throttled)
             .collect();
         let policy_refusal = checks::is_policy_refusal(&observation);
         self.records.push(Record {
@@ -509,7 +665,7 @@ impl Runner<'_> {
 
     /// One password change outside the plan (restoring); not checked, not recorded.
     async fn change(
-        &self,
+        &mut self,
         operation: usize,
         contract: &PasswordContract,
         credential: &Credential,
@@ -519,8 +675,9 @@ impl Runner<'_> {
         let operation = &self.spec.operations[operation];
         let body = change_body(operation, contract, from, to);
         let request = self.request(operation, credential, &PathUser::Own, Some(&body));
-        let exchange = self.client.send(request).await;
-        exchange
+        self.send(request)
+            .await
+            .exchange
             .response
             .map(|response| response.status)
             .map_err(|error| error.to_string())

@@ -34,8 +34,8 @@ fn evaluate(observation: &Observation) -> Verdict {
     };
     if response.truncated {
         return Verdict::fail(format!(
-            "body larger than {} bytes; not validated",
-            crate::client::MAX_BODY
+            "body longer than --max-body ({} bytes kept); not validated",
+            response.body.len()
         ));
     }
     let body = match serde_json::from_slice::<serde_json::Value>(&response.body) {

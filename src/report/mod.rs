@@ -28,6 +28,12 @@ pub struct Outcome {
     pub checks: Vec<&'static str>,
     /// Signs that the setup (a token, the account) is wrong rather than the target.
     pub warnings: Vec<String>,
+    /// Other things worth saying: cases not sent, and why.
+    pub notes: Vec<String>,
+    /// Throttling answers (429, MAX_LOAD, TOO_MANY_CONNECTIONS) seen and retried.
+    pub throttled: usize,
+    /// The run was stopped by a signal.
+    pub interrupted: bool,
     pub records: Vec<Record>,
     pub matrix: Vec<MatrixRow>,
     /// Why the run stopped before its plan was done, if it did.
@@ -77,6 +83,8 @@ pub enum Restore {
     NotNeeded,
     Restored,
     Failed(String),
+    /// `--no-restore`: the password the account has now, if known (a generated one).
+    Skipped(Option<String>),
 }
 
 /// Passed, failed and warned counts of one check.

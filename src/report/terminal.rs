@@ -4,10 +4,35 @@ use std::io::Write;
 
 use super::{curl, junit, Expected, Outcome, Restore};
 use crate::checks::Severity;
+use crate::client::Request;
+use crate::plan::Case;
 use crate::redact::Secrets;
 
 /// Failures printed in full; the rest are counted (the JUnit report has them all).
 const MAX_FAILURES_SHOWN: usize = 20;
+
+/// `--dry-run`: each planned request, secrets redacted, and nothing sent.
+pub fn write_plan(
+    plan: &[(Case, Request)],
+    secrets: &Secrets,
+    mut out: impl Write,
+) -> std::io::Result<()> {
+    let mut text = String::new();
+    for (case, request) in plan {
+        text.push_str(&format!(
+            "{} [{}] {}\n    {}\n",
+            case.id,
+            case.credential,
+            case.label,
+            curl::command(request, secrets)
+        ));
+    }
+    text.push_str(&format!(
+        "{} cases planned (each followed by state probes when run); nothing was sent\n",
+        plan.len()
+    ));
+    out.write_all(secrets.scrub(&text).as_bytes())
+}
 
 pub fn write(outcome: &Outcome, secrets: &Secrets, mut out: impl Write) -> std::io::Result<()> {
     let text = render(outcome, secrets);
@@ -125,6 +150,15 @@ fn render(outcome: &Outcome, secrets: &Secrets) -> String {
         outcome.policy_refusals(),
         outcome.elapsed.as_secs_f64()
     ));
+    for note in &outcome.notes {
+        line(format!("note: {note}"));
+    }
+    if outcome.throttled > 0 {
+        line(format!(
+            "throttling: the target said it was busy {} times (429, MAX_LOAD or TOO_MANY_CONNECTIONS); those requests were retried with backoff, not judged",
+            outcome.throttled
+        ));
+    }
     if let Some(reason) = &outcome.aborted {
         line(format!("run stopped early: {reason}"));
     }
@@ -134,6 +168,12 @@ fn render(outcome: &Outcome, secrets: &Secrets) -> String {
         Restore::Failed(reason) => line(format!(
             "TEST ACCOUNT NOT RESTORED: its original password could not be put back ({reason})"
         )),
+        Restore::Skipped(Some(password)) => line(format!(
+            "test account: not restored (--no-restore); its password is now {password}"
+        )),
+        Restore::Skipped(None) => {
+            line("test account: not restored (--no-restore); its password is not known".into())
+        }
     }
     if outcome.conformant() {
         line("result: conformant".into());

@@ -53,6 +53,9 @@ pub enum Fault {
     ValidRefused,
     /// A wrong current password is refused with 403 instead of 400, and names no property.
     WrongPasswordForbidden,
+    /// Every third request is answered 429 with `Retry-After: 0` and an Error MAX_LOAD: not a
+    /// conformance fault, a busy server that a run must wait out.
+    Throttle,
 }
 
 impl Fault {

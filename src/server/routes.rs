@@ -160,6 +160,17 @@ async fn update_password(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    if state.has(Fault::Throttle) && state.third_request() {
+        let mut response = Failure::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            Problem::new("MAX_LOAD", "busy, try again"),
+        )
+        .render(Some(&state));
+        response
+            .headers_mut()
+            .insert("retry-after", HeaderValue::from_static("0"));
+        return response;
+    }
     match change_password(&state, user_id, &headers, body).await {
         Ok(response) => response,
         Err(failure) => failure.render(Some(&state)),

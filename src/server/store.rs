@@ -77,6 +77,8 @@ struct Shared {
     /// Who an unauthenticated request acts as under `Fault::NoAuth`.
     first_user: Option<String>,
     faults: BTreeSet<Fault>,
+    /// Requests to the password route so far, for `Fault::Throttle`.
+    requests: std::sync::atomic::AtomicUsize,
     /// Flips to `true` once when the server stops; a handler parked by `Fault::Hang` wakes on it so
     /// that a graceful shutdown does not wait an hour.
     stop: watch::Sender<bool>,
@@ -104,6 +106,7 @@ impl AppState {
             tokens,
             first_user: config.fixture.users.first().map(|user| user.id.clone()),
             faults: config.faults,
+            requests: std::sync::atomic::AtomicUsize::new(0),
             stop,
         }))
     }
@@ -122,6 +125,15 @@ impl AppState {
 
     pub(super) fn has(&self, fault: Fault) -> bool {
         self.0.faults.contains(&fault)
+    }
+
+    /// Counts a request; true for every third one.
+    pub(super) fn third_request(&self) -> bool {
+        self.0
+            .requests
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            % 3
+            == 2
     }
 
     pub(super) fn stop(&self) {

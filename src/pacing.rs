@@ -1,0 +1,150 @@
+//! Pacing: a request rate no higher than `--rate-limit`, and patience with a server that says
+//! it is busy.
+//!
+//! A 429, or an Error whose `error_code` is `MAX_LOAD` or `TOO_MANY_CONNECTIONS`, means the
+//! server did not do the work: the request is sent again after a backoff (the server's
+//! `Retry-After` when it gives one), a bounded number of times. Such answers are throttling,
+//! counted for the report, never judged as conformance failures.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::client::{Client, Exchange, Request, Response};
+
+/// Retries of one throttled request before it is given up as unjudged.
+const MAX_RETRIES: u32 = 5;
+/// The first backoff; it doubles with each retry.
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+/// No wait is longer than this, whatever `Retry-After` says.
+const MAX_WAIT: Duration = Duration::from_secs(30);
+
+/// Sends requests at the agreed pace and retries throttled ones.
+pub struct Pacer {
+    /// The least time between two request starts (`None`: as fast as answers come).
+    interval: Option<Duration>,
+    next: Instant,
+    /// Throttled answers seen (each retried or given up).
+    pub throttled: usize,
+}
+
+/// What came back, and whether it is still a throttling answer after every retry.
+pub struct Sent {
+    pub exchange: Exchange,
+    pub throttled: bool,
+}
+
+impl Pacer {
+    /// `rate`: requests per second, if limited.
+    pub fn new(rate: Option<f64>) -> Pacer {
+        Pacer {
+            interval: rate
+                .filter(|rate| *rate > 0.0)
+                .map(|rate| Duration::from_secs_f64(1.0 / rate)),
+            next: Instant::now(),
+            throttled: 0,
+        }
+    }
+
+    pub async fn send(&mut self, client: &Client, request: Request) -> Sent {
+        let mut attempt = 0;
+        loop {
+            if let Some(interval) = self.interval {
+                tokio::time::sleep_until(self.next).await;
+                self.next = Instant::now() + interval;
+            }
+            let exchange = client.send(request.clone()).await;
+            let Some(response) = exchange.response.as_ref().ok().filter(|r| is_throttled(r)) else {
+                return Sent {
+                    exchange,
+                    throttled: false,
+                };
+            };
+            self.throttled += 1;
+            if attempt == MAX_RETRIES {
+                return Sent {
+                    exchange,
+                    throttled: true,
+                };
+            }
+            let wait = retry_after(response).unwrap_or(FIRST_BACKOFF * 2u32.pow(attempt));
+            tokio::time::sleep(wait.min(MAX_WAIT)).await;
+            attempt += 1;
+        }
+    }
+}
+
+/// A "busy, try later" answer: 429, or an Error saying the server is overloaded.
+pub fn is_throttled(response: &Response) -> bool {
+    if response.status == 429 {
+        return true;
+    }
+    if response.status < 400 {
+        return false;
+    }
+    serde_json::from_slice::<serde_json::Value>(&response.body)
+        .ok()
+        .and_then(|body| body.get("error_code")?.as_str().map(str::to_string))
+        .is_some_and(|code| code == "MAX_LOAD" || code == "TOO_MANY_CONNECTIONS")
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is left to the default backoff).
+fn retry_after(response: &Response) -> Option<Duration> {
+    response
+        .header("retry-after")?
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
+        .map(Duration::from_secs_f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
+        Response {
+            status,
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            body: body.as_bytes().to_vec(),
+            truncated: false,
+        }
+    }
+
+    #[test]
+    fn throttling_answers() {
+        assert!(is_throttled(&response(429, &[], "")));
+        assert!(is_throttled(&response(
+            503,
+            &[],
+            r#"{"error_code":"MAX_LOAD"}"#
+        )));
+        assert!(is_throttled(&response(
+            500,
+            &[],
+            r#"{"error_code":"TOO_MANY_CONNECTIONS"}"#
+        )));
+        assert!(!is_throttled(&response(
+            500,
+            &[],
+            r#"{"error_code":"GENERAL_ERROR"}"#
+        )));
+        assert!(!is_throttled(&response(
+            200,
+            &[],
+            r#"{"error_code":"MAX_LOAD"}"#
+        )));
+    }
+
+    #[test]
+    fn retry_after_seconds() {
+        let r = response(429, &[("retry-after", "2")], "");
+        assert_eq!(retry_after(&r), Some(Duration::from_secs(2)));
+        let r = response(429, &[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")], "");
+        assert_eq!(retry_after(&r), None);
+    }
+}

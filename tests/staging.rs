@@ -1,0 +1,157 @@
+//! Staging safety: the account is left as found (also when interrupted), secrets stay out of
+//! everything written, a busy server is waited out, and `--dry-run` sends nothing.
+
+mod support;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use specgate::server::Fault;
+use support::{failures_by_check, run_remote, scratch, token, TestServer, PASSWORD, SCOPES};
+
+#[test]
+fn throttling_server_is_waited_out_without_false_failures() {
+    let server = TestServer::start(&[Fault::Throttle]);
+    let run = run_remote(&server, &["--cases", "6"], &scratch("throttle"));
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("throttling: the target said it was busy"),
+        "{}",
+        run.stdout
+    );
+    assert!(failures_by_check(&run.junit.expect("junit")).is_empty());
+    assert_eq!(
+        server.running.password_of("alice").as_deref(),
+        Some(PASSWORD)
+    );
+}
+
+#[test]
+fn sigint_mid_run_restores_the_password() {
+    let server = TestServer::start(&[]);
+    let dir = scratch("sigint");
+    let url = server.url();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_specgate"));
+    command
+        .args([
+            "run",
+            "--target",
+            &url,
+            "--user-id",
+            "alice",
+            "--cases",
+            "100000",
+            "--seed",
+            "3",
+        ])
+        .arg("--junit")
+        .arg(dir.join("junit.xml"))
+        .env("SPECGATE_PASSWORD", PASSWORD)
+        .env("SPECGATE_TOKEN_USER", token("user"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = command.spawn().expect("specgate starts");
+    // Wait until the run has changed the password: it is mid-run then.
+    let started = Instant::now();
+    while server.running.password_of("alice").as_deref() == Some(PASSWORD) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the run never changed the password"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let output = child.wait_with_output().expect("specgate ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert_eq!(
+        server.running.password_of("alice").as_deref(),
+        Some(PASSWORD),
+        "the original password is back"
+    );
+}
+
+#[test]
+fn no_restore_leaves_and_prints_the_last_password() {
+    let server = TestServer::start(&[]);
+    let run = run_remote(
+        &server,
+        &["--cases", "2", "--no-restore"],
+        &scratch("no-restore"),
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let now = server.running.password_of("alice").expect("alice exists");
+    assert_ne!(now, PASSWORD);
+    assert!(
+        run.stdout.contains(&format!("its password is now {now}")),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn dry_run_sends_nothing_and_shows_no_secret() {
+    let server = TestServer::start(&[]);
+    let dir = scratch("dry-run");
+    let run = run_remote(
+        &server,
+        &["--dry-run", "--header", "X-Api-Key: gateway-s3cret"],
+        &dir,
+    );
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("nothing was sent"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("${SPECGATE_HEADER_X_API_KEY}"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("${SPECGATE_PASSWORD}"),
+        "{}",
+        run.stdout
+    );
+    for secret in SCOPES
+        .iter()
+        .map(|s| token(s))
+        .chain([PASSWORD.into(), "gateway-s3cret".into()])
+    {
+        assert!(!run.stdout.contains(&secret), "{secret} printed");
+    }
+    assert_eq!(
+        server.running.password_of("alice").as_deref(),
+        Some(PASSWORD)
+    );
+}
+
+#[test]
+fn transport_flags_are_checked_before_anything_is_sent() {
+    let dir = scratch("transport");
+    std::fs::write(dir.join("not-a-cert.pem"), "hello").unwrap();
+    let server = TestServer::start(&[]);
+    let bad_ca = run_remote(&server, &["--cacert", "not-a-cert.pem"], &dir);
+    assert_eq!(bad_ca.code, 2);
+    assert!(
+        bad_ca.stderr.contains("no PEM certificate"),
+        "{}",
+        bad_ca.stderr
+    );
+    let bad_header = run_remote(&server, &["--header", "no colon"], &dir);
+    assert_eq!(bad_header.code, 2);
+    let insecure = run_remote(
+        &server,
+        &["--insecure", "--cases", "1", "--checks", "timeout"],
+        &dir,
+    );
+    assert_eq!(insecure.code, 0, "{}", insecure.stderr);
+    assert!(
+        insecure.stderr.contains("--insecure"),
+        "{}",
+        insecure.stderr
+    );
+}
