@@ -30,6 +30,10 @@ pub enum Command {
     /// Test a target against the spec (without --target: the embedded reference server).
     #[command(after_help = EXIT_CODES)]
     Run(Box<RunArgs>),
+    /// Send chosen cases of a run again, exactly, and check them (same as `run --only IDS`:
+    /// give the run's seed and target flags).
+    #[command(after_help = EXIT_CODES)]
+    Replay(Box<ReplayArgs>),
     /// Serve the reference implementation of the PrivX password operation (test-only tokens).
     Serve(ServeArgs),
     /// Validate OpenAPI 3.0 documents and report every problem with its line and column.
@@ -156,6 +160,50 @@ pub struct RunArgs {
     #[arg(long, value_name = "BYTES")]
     pub max_body: Option<usize>,
 
+    /// The phases to run, in this order: examples (declarative cases), coverage (boundary values
+    /// and broken bodies), fuzz (random valid bodies) [default: all].
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "PHASES")]
+    pub phases: Vec<crate::plan::Phase>,
+
+    /// Run only these cases of the plan (comma-separated ids, as reports name them), with the
+    /// same seed and flags: a failure is sent again exactly.
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub only: Vec<String>,
+
+    /// Start no new case after this many seconds; the run still restores and reports.
+    #[arg(long, value_name = "SECONDS")]
+    pub time_budget: Option<String>,
+
+    /// Requests one shrink of a failing case may send; 0 turns shrinking off [default: 200].
+    #[arg(long, value_name = "N")]
+    pub max_shrink_steps: Option<usize>,
+
+    /// Run only part K of N of the plan (for example 2/3): cases are dealt out by number, so the
+    /// N parts together are exactly the whole run with the same seed.
+    #[arg(long, value_name = "K/N")]
+    pub partition: Option<String>,
+
+    /// Also write a report: FORMAT is html, markdown, json or sarif (repeatable).
+    #[arg(long = "report", num_args = 2, value_names = ["FORMAT", "PATH"])]
+    pub reports: Vec<String>,
+
+    /// How failures are printed: terminal (the summary) or github (workflow annotations, then
+    /// the summary).
+    #[arg(long, value_enum, default_value = "terminal")]
+    pub format: OutputFormat,
+
+    /// Which findings fail the run (exit 1): errors only, or warnings too.
+    #[arg(long, value_enum, default_value = "error")]
+    pub fail_on: FailOn,
+
+    /// Colour: auto (on a terminal, unless NO_COLOR is set), always or never.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+
+    /// No progress bar: only the summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+
     /// Print the plan (each case's request, secrets redacted) and send nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -163,6 +211,36 @@ pub struct RunArgs {
     /// Where to write the JUnit XML report [default: target/specgate/junit.xml].
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Terminal,
+    Github,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The case ids to send again (as the report names them: c0042; c0042.1 and c0042.min
+    /// replay c0042).
+    #[arg(required = true, value_name = "CASE_ID")]
+    pub ids: Vec<String>,
+
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 #[derive(Debug, Args)]

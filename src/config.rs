@@ -13,6 +13,7 @@ use crate::auth::{token_variable, Tokens};
 use crate::checks::{self, Check};
 use crate::cli::RunArgs;
 use crate::error::{Error, Result};
+use crate::plan::Phase;
 use crate::spec::Spec;
 
 /// Where the run sends its requests.
@@ -57,6 +58,22 @@ pub struct RunConfig {
     pub restore: bool,
     pub transport: Transport,
     pub dry_run: bool,
+    pub phases: Vec<Phase>,
+    pub only: Option<Vec<String>>,
+    pub time_budget: Option<Duration>,
+    pub max_shrink_steps: usize,
+    /// (K, N): run part K (1-based) of N.
+    pub partition: Option<(usize, usize)>,
+    /// Extra reports: (format, path).
+    pub reports: Vec<(ReportFormat, PathBuf)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    Html,
+    Markdown,
+    Json,
+    Sarif,
 }
 
 /// How requests travel: TLS trust, gateway headers, body cap.
@@ -264,7 +281,59 @@ impl RunConfig {
                 Some(bytes)
             }
         };
+        let time_budget = match &args.time_budget {
+            None => None,
+            Some(raw) => Some(parse_seconds("--time-budget", raw, f64::MAX)?),
+        };
+        let only = (!args.only.is_empty()).then(|| args.only.clone());
+        let partition = match &args.partition {
+            None => None,
+            Some(raw) => {
+                let parsed = raw
+                    .split_once('/')
+                    .and_then(|(k, n)| {
+                        Some((
+                            k.trim().parse::<usize>().ok()?,
+                            n.trim().parse::<usize>().ok()?,
+                        ))
+                    })
+                    .filter(|(k, n)| *n >= 1 && (1..=*n).contains(k));
+                Some(parsed.ok_or_else(|| {
+                    Error::Usage(format!(
+                        "--partition {raw}: expected K/N with 1 <= K <= N, such as 2/3"
+                    ))
+                })?)
+            }
+        };
+        let mut reports = Vec::new();
+        for pair in args.reports.chunks(2) {
+            let [format, path] = pair else {
+                return Err(Error::Usage("--report takes FORMAT PATH".into()));
+            };
+            let format = match format.as_str() {
+                "html" => ReportFormat::Html,
+                "markdown" | "md" => ReportFormat::Markdown,
+                "json" => ReportFormat::Json,
+                "sarif" => ReportFormat::Sarif,
+                other => {
+                    return Err(Error::Usage(format!(
+                        "--report {other}: formats are html, markdown, json and sarif"
+                    )))
+                }
+            };
+            reports.push((format, PathBuf::from(path)));
+        }
         Ok(RunConfig {
+            phases: if args.phases.is_empty() {
+                vec![Phase::Examples, Phase::Coverage, Phase::Fuzz]
+            } else {
+                args.phases.clone()
+            },
+            only,
+            time_budget,
+            max_shrink_steps: args.max_shrink_steps.unwrap_or(DEFAULT_MAX_SHRINK_STEPS),
+            partition,
+            reports,
             rate_limit,
             max_wrong_passwords: args
                 .max_wrong_passwords
@@ -301,6 +370,7 @@ impl RunConfig {
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_MAX_WRONG_PASSWORDS: usize = 5;
+const DEFAULT_MAX_SHRINK_STEPS: usize = 200;
 const DEFAULT_CASES: usize = 20;
 const DEFAULT_JUNIT: &str = "target/specgate/junit.xml";
 
@@ -319,15 +389,22 @@ fn parse_rate(raw: &str) -> Result<f64> {
 }
 
 fn parse_timeout(raw: &str) -> Result<Duration> {
+    parse_seconds("--timeout", raw, 3600.0)
+}
+
+/// A positive number of seconds, at most `max`.
+fn parse_seconds(flag: &str, raw: &str, max: f64) -> Result<Duration> {
     raw.trim()
         .parse::<f64>()
         .ok()
-        .filter(|seconds| seconds.is_finite() && *seconds > 0.0 && *seconds <= 3600.0)
-        .map(Duration::from_secs_f64)
+        .filter(|seconds| seconds.is_finite() && *seconds > 0.0 && *seconds <= max)
+        .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
         .ok_or_else(|| {
-            Error::Usage(format!(
-                "--timeout {raw} is not a number of seconds between 0 and 3600"
-            ))
+            Error::Usage(if max < f64::MAX {
+                format!("{flag} {raw} is not a number of seconds between 0 and {max}")
+            } else {
+                format!("{flag} {raw} is not a positive number of seconds")
+            })
         })
 }
 

@@ -10,12 +10,15 @@ use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::{json, Map, Value};
 
+use crate::plan::PasswordContract;
 use crate::spec::Schema;
 
 /// Deeper than this, optional parts of recursive schemas are left out.
 const MAX_DEPTH: u32 = 4;
-/// Upper bound on the length of a string whose schema sets none.
+/// Upper bound on the length of most strings whose schema sets none.
 const DEFAULT_MAX_LENGTH: usize = 24;
+/// Upper bound on the length of the occasional long string.
+const LONG_MAX_LENGTH: usize = 200;
 
 /// A seeded source of values: the same seed gives the same sequence.
 pub struct Generator {
@@ -49,6 +52,24 @@ impl Generator {
         self.draw(&strategy).filter(|value| schema.is_valid(value))
     }
 
+    /// A request body valid against `schema` (see `body_strategy`).
+    pub fn body(&mut self, schema: &Schema, contract: Option<&PasswordContract>) -> Option<Value> {
+        let strategy = body_strategy(schema, contract);
+        self.draw(&strategy).filter(|value| schema.is_valid(value))
+    }
+
+    /// The value tree of one draw, to shrink: the same seed gives the tree whose first value
+    /// `body` returned.
+    pub fn tree(
+        &mut self,
+        strategy: &BoxedStrategy<Value>,
+    ) -> Option<Box<dyn ValueTree<Value = Value>>> {
+        strategy
+            .new_tree(&mut self.runner)
+            .ok()
+            .map(|tree| Box::new(tree) as _)
+    }
+
     /// A password that any sane policy accepts: letters of both cases, digits and a symbol.
     pub fn fresh_password(&mut self) -> String {
         let strategy = proptest::collection::vec(proptest::char::range('a', 'z'), 10)
@@ -59,6 +80,19 @@ impl Generator {
             .boxed();
         self.draw(&strategy)
             .unwrap_or_else(|| "Sg-fallback-PASS7!".to_string())
+    }
+}
+
+/// The strategy for a request body. The password contract's current password is a constant
+/// empty string: the runner replaces it with the account's password, so drawing it would only
+/// waste shrink steps on a value never sent.
+pub fn body_strategy(schema: &Schema, contract: Option<&PasswordContract>) -> BoxedStrategy<Value> {
+    let root = schema.resolve(&schema.json);
+    match contract {
+        Some(contract) if root.get("properties").is_some() => {
+            object_strategy(schema, root, 0, &[contract.current.as_str()])
+        }
+        _ => strategy_for(schema, &schema.json, 0),
     }
 }
 
@@ -142,7 +176,7 @@ pub fn strategy_for(schema: &Schema, node: &Value, depth: u32) -> BoxedStrategy<
                 .prop_map(Value::Array)
                 .boxed()
         }
-        _ => object_strategy(schema, node, depth),
+        _ => object_strategy(schema, node, depth, &[]),
     }
 }
 
@@ -152,30 +186,45 @@ fn length(node: &Value, keyword: &str) -> Option<usize> {
         .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
 }
 
-/// Mostly printable ASCII, sometimes any Unicode scalar value: passwords meet both.
+/// Mostly printable ASCII, sometimes any Unicode scalar value; mostly short, sometimes long:
+/// passwords meet all of these.
 fn string_strategy(node: &Value) -> BoxedStrategy<Value> {
     let min = length(node, "minLength").unwrap_or(0);
-    let max = length(node, "maxLength")
-        .unwrap_or(DEFAULT_MAX_LENGTH.max(min))
-        .max(min);
-    let chars = prop_oneof![
-        8 => proptest::char::range(' ', '~'),
-        2 => proptest::char::any(),
-    ];
-    proptest::collection::vec(chars, min..=max)
+    let declared_max = length(node, "maxLength");
+    let short_max = declared_max.unwrap_or(DEFAULT_MAX_LENGTH.max(min)).max(min);
+    let long_max = declared_max.unwrap_or(LONG_MAX_LENGTH.max(min)).max(min);
+    let chars = || {
+        prop_oneof![
+            8 => proptest::char::range(' ', '~'),
+            2 => proptest::char::any(),
+        ]
+    };
+    let short = proptest::collection::vec(chars(), min..=short_max);
+    let long = proptest::collection::vec(chars(), short_max.min(long_max)..=long_max);
+    prop_oneof![8 => short, 1 => long]
         .prop_map(|chars| Value::String(chars.into_iter().collect()))
         .boxed()
 }
 
-fn object_strategy(schema: &Schema, node: &Value, depth: u32) -> BoxedStrategy<Value> {
+/// `constant`: required string properties drawn as `""` (filled in later by the runner).
+fn object_strategy(
+    schema: &Schema,
+    node: &Value,
+    depth: u32,
+    constant: &[&str],
+) -> BoxedStrategy<Value> {
     let required = required_names(node);
     let mut fields: Vec<BoxedStrategy<Option<(String, Value)>>> = Vec::new();
     if let Some(Value::Object(properties)) = node.get("properties") {
         for (name, property) in properties {
             let is_required = required.contains(&name.as_str());
+            let value = if constant.contains(&name.as_str()) {
+                Just(Value::String(String::new())).boxed()
+            } else {
+                strategy_for(schema, property, depth + 1)
+            };
             let name = name.clone();
-            let present = strategy_for(schema, property, depth + 1)
-                .prop_map(move |value| Some((name.clone(), value)));
+            let present = value.prop_map(move |value| Some((name.clone(), value)));
             if is_required {
                 fields.push(present.boxed());
             } else if depth < MAX_DEPTH {
@@ -224,7 +273,13 @@ pub enum Encoding {
     InvalidUtf8,
     /// No body at all.
     Empty,
+    /// The JSON text with `LONE_SURROGATE` replaced by the escape `\ud800`: valid JSON syntax
+    /// that no UTF-8 string can hold.
+    LoneSurrogate,
 }
+
+/// Stands for a lone surrogate in a value until `Encoding::LoneSurrogate` writes the escape.
+pub const LONE_SURROGATE: &str = "\u{E000}specgate-lone-surrogate\u{E000}";
 
 impl Encoding {
     pub fn encode(self, value: Option<&Value>) -> Vec<u8> {
@@ -254,6 +309,7 @@ impl Encoding {
                 bytes
             }
             Encoding::Empty => Vec::new(),
+            Encoding::LoneSurrogate => text.replace(LONE_SURROGATE, "\\ud800").into_bytes(),
         }
     }
 }
@@ -369,6 +425,95 @@ pub fn mutations(schema: &Schema, valid: &Value, media_type: &str) -> Vec<Mutati
         ),
         encoded("content-type", "no Content-Type", Encoding::Json, None),
     ]);
+    found
+}
+
+/// One boundary value of one top-level string property.
+pub struct Boundary {
+    pub property: String,
+    pub label: String,
+    /// The whole body, with the property set to the boundary value.
+    pub value: Value,
+    pub encoding: Encoding,
+}
+
+/// The strings that break real servers, for every top-level string property of `schema`,
+/// each in a copy of `sample`: empty, one character, the declared bounds and one past them,
+/// 64 KiB, whitespace, padding, multi-byte, emoji, combining marks, right-to-left, NUL and
+/// control characters, a lone surrogate, JSON escapes, SQL and shell metacharacters.
+pub fn boundaries(schema: &Schema, sample: &Value) -> Vec<Boundary> {
+    let node = schema.resolve(&schema.json);
+    let (Some(object), Some(Value::Object(properties))) =
+        (sample.as_object(), node.get("properties"))
+    else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for (name, property) in properties {
+        let property = schema.resolve(property);
+        if property.get("type").and_then(Value::as_str) != Some("string") {
+            continue;
+        }
+        let mut values: Vec<(String, String)> = vec![
+            ("empty".into(), String::new()),
+            ("one character".into(), "a".into()),
+            ("64 KiB long".into(), "a".repeat(64 * 1024)),
+            ("256 characters".into(), "b".repeat(256)),
+            ("whitespace only".into(), "   \t ".into()),
+            (
+                "with leading and trailing spaces".into(),
+                "  padded value  ".into(),
+            ),
+            ("multi-byte".into(), "pässwörd-ÆØÅ-密码".into()),
+            ("emoji".into(), "🔑🔐👩‍💻".into()),
+            ("combining marks".into(), "e\u{301}a\u{308}o\u{302}".into()),
+            ("right-to-left".into(), "\u{202E}סיסמה-كلمة\u{202C}".into()),
+            ("with NUL".into(), "nul\u{0}byte".into()),
+            (
+                "control characters".into(),
+                "\u{1}\u{7}\u{1b}[31m\u{7f}".into(),
+            ),
+            ("lone surrogate".into(), LONE_SURROGATE.into()),
+            ("JSON escapes".into(), "\"\\/\u{8}\u{c}\n\r\t\\u0000".into()),
+            (
+                "SQL metacharacters".into(),
+                "' OR '1'='1'; DROP TABLE users; --".into(),
+            ),
+            (
+                "shell metacharacters".into(),
+                "$(id)`id`;|&><*?!{}[]".into(),
+            ),
+        ];
+        if let Some(max) = length(property, "maxLength") {
+            values.push((format!("{max} characters (maxLength)"), "m".repeat(max)));
+            values.push((
+                format!("{} characters (maxLength + 1)", max + 1),
+                "m".repeat(max + 1),
+            ));
+        }
+        if let Some(min) = length(property, "minLength").filter(|min| *min > 0) {
+            values.push((format!("{min} characters (minLength)"), "n".repeat(min)));
+            values.push((
+                format!("{} characters (minLength - 1)", min - 1),
+                "n".repeat(min - 1),
+            ));
+        }
+        for (label, text) in values {
+            let mut body = object.clone();
+            let lone = text == LONE_SURROGATE;
+            body.insert(name.clone(), Value::String(text));
+            found.push(Boundary {
+                property: name.clone(),
+                label: format!("is {label}"),
+                value: Value::Object(body),
+                encoding: if lone {
+                    Encoding::LoneSurrogate
+                } else {
+                    Encoding::Json
+                },
+            });
+        }
+    }
     found
 }
 

@@ -6,11 +6,12 @@ use std::sync::atomic::AtomicBool;
 
 use crate::auth::{token_variable, Tokens};
 use crate::client::{Client, Request};
+use crate::config::ReportFormat;
 use crate::config::{self, RunConfig, Target};
 use crate::error::{Error, Result};
 use crate::plan::{Budget, Case};
 use crate::redact::Secrets;
-use crate::report::{junit, Outcome};
+use crate::report::{self, junit, Outcome};
 use crate::runner::{self, Account, Settings};
 use crate::server::{self, ServerConfig};
 use crate::spec;
@@ -28,11 +29,16 @@ pub struct Finished {
 }
 
 /// Runs `config`. Raising `stop` (on a signal) ends the run early, restoring the password.
-pub async fn run(config: &RunConfig, stop: &AtomicBool) -> Result<Finished> {
+pub async fn run(
+    config: &RunConfig,
+    stop: &AtomicBool,
+    progress: Option<runner::Progress>,
+) -> Result<Finished> {
     let spec = spec::load(config.spec.as_deref())?;
     let budget = Budget {
         cases: config.cases,
         rejected_cases: REJECTED_CASES.min(config.cases),
+        phases: config.phases.clone(),
     };
     let mut secrets = Secrets::default();
     // The embedded server lives as long as this function: the run ends before it does.
@@ -100,6 +106,11 @@ pub async fn run(config: &RunConfig, stop: &AtomicBool) -> Result<Finished> {
         rate_limit: config.rate_limit,
         max_wrong_passwords: config.max_wrong_passwords,
         restore: config.restore,
+        only: config.only.clone(),
+        partition: config.partition,
+        progress,
+        time_budget: config.time_budget,
+        max_shrink_steps: config.max_shrink_steps,
     };
     if let Some(unknown) = settings
         .overrides
@@ -126,6 +137,17 @@ pub async fn run(config: &RunConfig, stop: &AtomicBool) -> Result<Finished> {
                 .is_ok_and(|ip| ip.is_loopback())
             || host == "[::1]"
     });
+    if let Some(only) = &settings.only {
+        let (cases, _) = runner::plan(&spec, &settings);
+        if let Some(missing) = only
+            .iter()
+            .find(|id| !cases.iter().any(|case| &case.id == *id))
+        {
+            return Err(Error::Usage(format!(
+                "the plan of this seed and these flags has no case {missing}"
+            )));
+        }
+    }
     if config.dry_run {
         return Ok(Finished {
             plan: Some(runner::requests(&spec, &settings)),
@@ -144,6 +166,32 @@ pub async fn run(config: &RunConfig, stop: &AtomicBool) -> Result<Finished> {
         running.shutdown().await;
     }
     write_junit(&config.junit, &outcome, &secrets)?;
+    for (format, path) in &config.reports {
+        write_report(path, |sink| match format {
+            ReportFormat::Html => report::html::write(&outcome, &secrets, sink),
+            ReportFormat::Markdown => report::markdown::write(&outcome, &secrets, sink),
+            ReportFormat::Json => report::json::write(&outcome, &secrets, sink),
+            ReportFormat::Sarif => report::sarif::write(&outcome, &secrets, sink),
+        })?;
+    }
+    // On GitHub Actions the job's summary page shows the Markdown report.
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        let path = std::path::PathBuf::from(summary);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| Error::Write {
+                path: path.display().to_string(),
+                reason: e.to_string().to_lowercase(),
+            })?;
+        report::markdown::write(&outcome, &secrets, std::io::BufWriter::new(file)).map_err(
+            |e| Error::Write {
+                path: path.display().to_string(),
+                reason: e.to_string().to_lowercase(),
+            },
+        )?;
+    }
     Ok(Finished {
         outcome: Some(outcome),
         plan: None,
@@ -205,6 +253,14 @@ fn require_accepting_token(spec: &spec::Spec, settings: &Settings) -> Result<()>
 }
 
 fn write_junit(path: &Path, outcome: &Outcome, secrets: &Secrets) -> Result<()> {
+    write_report(path, |sink| junit::write(outcome, secrets, sink))
+}
+
+/// Creates `path` (and its folder) and lets `write` fill it.
+fn write_report(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> Result<()> {
     let error = |reason: String| Error::Write {
         path: path.display().to_string(),
         reason,
@@ -213,6 +269,8 @@ fn write_junit(path: &Path, outcome: &Outcome, secrets: &Secrets) -> Result<()> 
         std::fs::create_dir_all(parent).map_err(|e| error(e.to_string().to_lowercase()))?;
     }
     let file = std::fs::File::create(path).map_err(|e| error(e.to_string().to_lowercase()))?;
-    junit::write(outcome, secrets, std::io::BufWriter::new(file))
+    let mut sink = std::io::BufWriter::new(file);
+    write(&mut sink)
+        .and_then(|()| std::io::Write::flush(&mut sink))
         .map_err(|e| error(e.to_string().to_lowercase()))
 }

@@ -15,6 +15,7 @@ pub mod error;
 pub mod exit;
 pub mod generate;
 pub mod harness;
+pub mod oauth;
 pub mod pacing;
 pub mod plan;
 pub mod redact;

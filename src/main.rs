@@ -10,10 +10,15 @@ use tokio::signal::unix::{signal, SignalKind};
 
 use clap::Parser;
 
-use specgate::cli::{Cli, Command, RunArgs, ServeArgs, ValidateArgs};
+use std::io::IsTerminal;
+
+use specgate::cli::{
+    Cli, ColorChoice, Command, FailOn, OutputFormat, ReplayArgs, RunArgs, ServeArgs, ValidateArgs,
+};
 use specgate::config::RunConfig;
 use specgate::error::Error;
 use specgate::report::{terminal, Restore};
+use specgate::runner::Progress;
 use specgate::{checks, exit, harness, server};
 
 fn main() -> ExitCode {
@@ -27,6 +32,15 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Run(args) => run(*args),
+        Command::Replay(args) => {
+            let ReplayArgs { ids, mut run } = *args;
+            // A probe (c0042.1) or a shrunk request (c0042.min) belongs to its case.
+            run.only.extend(
+                ids.iter()
+                    .map(|id| id.split('.').next().unwrap_or(id).to_string()),
+            );
+            self::run(run)
+        }
         Command::Serve(args) => serve(args),
         Command::Validate(args) => validate(args),
         Command::Checks => {
@@ -58,6 +72,15 @@ fn run(args: RunArgs) -> Result<u8, Error> {
         .map(|elapsed| elapsed.as_nanos() as u64 ^ u64::from(std::process::id()))
         .unwrap_or(0);
     let file = specgate::config::read_file(args.config.as_deref())?;
+    let (format, fail_on, quiet) = (args.format, args.fail_on, args.quiet);
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+        }
+    };
     let config = RunConfig::from_args(args, file, random_seed)?;
     if config.transport.insecure {
         eprintln!("specgate: warning: --insecure: TLS certificates are not verified");
@@ -65,7 +88,30 @@ fn run(args: RunArgs) -> Result<u8, Error> {
     let runtime = runtime()?;
     let stop = Arc::new(AtomicBool::new(false));
     runtime.spawn(watch_signals(Arc::clone(&stop)));
-    let finished = runtime.block_on(harness::run(&config, &stop))?;
+    let bar = (!quiet && !config.dry_run && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} cases · {msg} · {per_sec} · {elapsed}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let progress = bar.clone().map(|bar| {
+        Progress(Arc::new(
+            move |done: usize, total: usize, failures: usize| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+                bar.set_message(format!("{failures} failures"));
+            },
+        ))
+    });
+    let finished = runtime.block_on(harness::run(&config, &stop, progress));
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let finished = finished?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if let Some(plan) = &finished.plan {
@@ -76,7 +122,10 @@ fn run(args: RunArgs) -> Result<u8, Error> {
     let Some(outcome) = &finished.outcome else {
         return Ok(exit::CONFORMANT);
     };
-    let _ = terminal::write(outcome, &finished.secrets, &mut out);
+    if format == OutputFormat::Github {
+        let _ = specgate::report::github::write(outcome, &finished.secrets, &mut out);
+    }
+    let _ = terminal::write(outcome, &finished.secrets, color, &mut out);
     let _ = writeln!(out, "junit    {}", config.junit.display());
     let _ = out.flush();
     if let Restore::Failed(reason) = &outcome.restore {
@@ -88,7 +137,8 @@ fn run(args: RunArgs) -> Result<u8, Error> {
     if outcome.interrupted {
         return Err(Error::Interrupted);
     }
-    Ok(if outcome.conformant() {
+    let warnings_fail = fail_on == FailOn::Warning && outcome.failures().next().is_some();
+    Ok(if outcome.conformant() && !warnings_fail {
         exit::CONFORMANT
     } else {
         exit::NOT_CONFORMANT

@@ -115,6 +115,34 @@ pub struct Case {
     pub path_user: PathUser,
     pub body: Option<Body>,
     pub intent: Intent,
+    pub phase: Phase,
+    /// The case's own seed: its body is drawn from it alone, so that it can be drawn again to
+    /// shrink or replay it, whatever the other cases are.
+    pub seed: u64,
+    pub origin: Origin,
+}
+
+/// The phases of a run, in the order they run (`--phases` picks some).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Phase {
+    /// Hand-written cases: the declarative cases of cases/ and `--cases-dir`.
+    Examples,
+    /// Deterministic cases: boundary values, bodies that break one rule each, wrong
+    /// passwords, other accounts.
+    Coverage,
+    /// Valid bodies drawn at random from the schema.
+    Fuzz,
+}
+
+/// How a case's body was made, which says how it can be shrunk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Written out (declared, or a fixed mutation): sent as it is.
+    Fixed,
+    /// Drawn from the request schema with the case's seed (`generate::body_strategy`).
+    Drawn,
+    /// A boundary value in the named top-level string property.
+    Boundary { property: String },
 }
 
 /// How much to generate.
@@ -124,178 +152,290 @@ pub struct Budget {
     pub cases: usize,
     /// Valid bodies for each credential the operation must reject.
     pub rejected_cases: usize,
+    pub phases: Vec<Phase>,
 }
 
-/// Builds the plan for every operation of `spec`, under each credential in `credentials`, then
-/// the declarative cases that can run (those whose credential has a token, and that name
-/// another user only when there is one).
-pub fn build(
-    spec: &Spec,
-    credentials: &[Credential],
-    scheme: Option<&str>,
-    has_other_user: bool,
-    declared: &[Declared],
-    budget: &Budget,
-    generator: &mut Generator,
-) -> Vec<Case> {
-    let mut cases = Vec::new();
-    generated(
-        spec,
-        credentials,
-        scheme,
-        has_other_user,
-        budget,
-        generator,
-        &mut cases,
-    );
-    for case in declared {
-        if !credentials.contains(&case.credential) || (case.needs_other_user() && !has_other_user) {
+/// A case's seed: the run's seed and the case's number, mixed (splitmix64) so that
+/// neighbouring cases draw unrelated values.
+pub fn case_seed(seed: u64, number: usize) -> u64 {
+    let mut z = seed ^ (number as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// What the planner knows of the run.
+pub struct Context<'a> {
+    pub spec: &'a Spec,
+    pub credentials: &'a [Credential],
+    pub scheme: Option<&'a str>,
+    pub has_other_user: bool,
+    pub declared: &'a [Declared],
+    pub budget: &'a Budget,
+    pub seed: u64,
+}
+
+/// Builds the plan: the examples phase (declarative cases that can run: their credential has
+/// a token, and they name another user only when there is one), then coverage, then fuzz, each
+/// over every operation and credential.
+pub fn build(context: &Context) -> Vec<Case> {
+    let mut planner = Planner {
+        context,
+        cases: Vec::new(),
+    };
+    for phase in [Phase::Examples, Phase::Coverage, Phase::Fuzz] {
+        if !context.budget.phases.contains(&phase) {
             continue;
         }
-        let path_user = match case.path_user.as_str() {
-            "$user_id" => PathUser::Own,
-            "$other_user_id" => PathUser::Other,
-            literal => PathUser::Literal(literal.strip_prefix('$').unwrap_or(literal).to_string()),
-        };
-        let media_type = spec.operations[case.operation]
-            .request_body
-            .as_ref()
-            .map_or("application/json", |body| body.media_type.as_str());
-        let body = case.body.as_ref().map(|value| Body {
-            value: Some(value.clone()),
-            encoding: Encoding::Json,
-            content_type: Some(media_type.to_string()),
-            keep: Vec::new(),
-            template: true,
-        });
-        cases.push(Case {
-            id: format!("c{:04}", cases.len() + 1),
-            operation: case.operation,
-            label: case.name.clone(),
-            credential: case.credential.clone(),
-            path_user,
-            body,
-            intent: Intent::Declared(Box::new(case.expect.clone())),
-        });
-    }
-    cases
-}
-
-/// The generated cases: valid and invalid bodies per credential, and the password contract's
-/// own cases.
-fn generated(
-    spec: &Spec,
-    credentials: &[Credential],
-    scheme: Option<&str>,
-    has_other_user: bool,
-    budget: &Budget,
-    generator: &mut Generator,
-    cases: &mut Vec<Case>,
-) {
-    for (index, operation) in spec.operations.iter().enumerate() {
-        let mut push = |label: String, credential: &Credential, path_user, body, intent| {
-            cases.push(Case {
-                id: format!("c{:04}", cases.len() + 1),
-                operation: index,
-                label,
-                credential: credential.clone(),
-                path_user,
-                body,
-                intent,
-            });
-        };
-        let request = operation.request_body.as_ref();
-        let schema = request.and_then(|body| body.schema.as_ref());
-        let media_type = request.map_or("application/json", |body| body.media_type.as_str());
-        let json_body = |value: Value, keep: Vec<String>| {
-            Some(Body {
-                value: Some(value),
-                encoding: Encoding::Json,
-                content_type: Some(media_type.to_string()),
-                keep,
-                template: false,
-            })
-        };
-        let valid = |generator: &mut Generator| match schema {
-            Some(schema) => generator
-                .valid(schema)
-                .map(|value| json_body(value, Vec::new())),
-            None => Some(None),
-        };
-        let contract = PasswordContract::detect(operation);
-        for credential in credentials {
-            let allowed = accepts(operation, scheme, credential);
-            let count = if allowed {
-                budget.cases
-            } else {
-                budget.rejected_cases
-            };
-            for _ in 0..count {
-                if let Some(body) = valid(generator) {
-                    push(
-                        "valid body".into(),
-                        credential,
-                        PathUser::Own,
-                        body,
-                        Intent::Valid,
-                    );
-                }
-            }
-            let Some(schema) = schema else { continue };
-            let Some(sample) = generator.valid(schema) else {
-                continue;
-            };
-            for mutation in generate::mutations(schema, &sample, media_type) {
-                let body = Body {
-                    value: mutation.value,
-                    encoding: mutation.encoding,
-                    content_type: mutation.content_type,
-                    keep: mutation.properties.clone(),
-                    template: false,
-                };
-                let intent = Intent::InvalidBody {
-                    rule: mutation.rule,
-                    properties: mutation.properties,
-                };
-                push(
-                    mutation.label,
-                    credential,
-                    PathUser::Own,
-                    Some(body),
-                    intent,
-                );
-            }
-            if let (true, Some(contract)) = (allowed, &contract) {
-                for _ in 0..2 {
-                    let Some(Some(mut body)) = valid(generator) else {
-                        continue;
-                    };
-                    if let Some(Value::Object(object)) = body.value.as_mut() {
-                        let wrong = generator.fresh_password();
-                        object.insert(contract.current.clone(), Value::String(wrong));
-                    }
-                    body.keep = vec![contract.current.clone()];
-                    let label = "wrong current password".to_string();
-                    push(
-                        label,
-                        credential,
-                        PathUser::Own,
-                        Some(body),
-                        Intent::WrongPassword,
-                    );
-                }
-                let mut others = vec![(PathUser::Unknown, Intent::UnknownUser, "unknown user")];
-                if has_other_user {
-                    others.push((PathUser::Other, Intent::OtherUser, "another user's account"));
-                }
-                for (path_user, intent, label) in others {
-                    if let Some(body) = valid(generator) {
-                        push(label.into(), credential, path_user, body, intent);
+        match phase {
+            Phase::Examples => planner.examples(),
+            Phase::Coverage | Phase::Fuzz => {
+                for (index, operation) in context.spec.operations.iter().enumerate() {
+                    for credential in context.credentials {
+                        planner.generated(phase, index, operation, credential);
                     }
                 }
             }
         }
     }
+    planner.cases
+}
+
+struct Planner<'a> {
+    context: &'a Context<'a>,
+    cases: Vec<Case>,
+}
+
+/// A case before it is numbered.
+struct Draft {
+    label: String,
+    credential: Credential,
+    path_user: PathUser,
+    body: Option<Body>,
+    intent: Intent,
+    origin: Origin,
+}
+
+impl Planner<'_> {
+    /// The seed the next case will have.
+    fn next_seed(&self) -> u64 {
+        case_seed(self.context.seed, self.cases.len() + 1)
+    }
+
+    fn push(&mut self, phase: Phase, operation: usize, draft: Draft) {
+        let number = self.cases.len() + 1;
+        self.cases.push(Case {
+            id: format!("c{number:04}"),
+            operation,
+            label: draft.label,
+            credential: draft.credential,
+            path_user: draft.path_user,
+            body: draft.body,
+            intent: draft.intent,
+            phase,
+            seed: case_seed(self.context.seed, number),
+            origin: draft.origin,
+        });
+    }
+
+    fn examples(&mut self) {
+        let context = self.context;
+        for case in context.declared {
+            if !context.credentials.contains(&case.credential)
+                || (case.needs_other_user() && !context.has_other_user)
+            {
+                continue;
+            }
+            let path_user = match case.path_user.as_str() {
+                "$user_id" => PathUser::Own,
+                "$other_user_id" => PathUser::Other,
+                literal => {
+                    PathUser::Literal(literal.strip_prefix('$').unwrap_or(literal).to_string())
+                }
+            };
+            let media_type = media_type(&context.spec.operations[case.operation]);
+            let body = case.body.as_ref().map(|value| Body {
+                value: Some(value.clone()),
+                encoding: Encoding::Json,
+                content_type: Some(media_type.to_string()),
+                keep: Vec::new(),
+                template: true,
+            });
+            let draft = Draft {
+                label: case.name.clone(),
+                credential: case.credential.clone(),
+                path_user,
+                body,
+                intent: Intent::Declared(Box::new(case.expect.clone())),
+                origin: Origin::Fixed,
+            };
+            self.push(Phase::Examples, case.operation, draft);
+        }
+    }
+
+    /// A valid body drawn with the next case's seed (`None`: the operation takes no body;
+    /// `Some(None)`: the schema could not be satisfied).
+    fn draw(&self, operation: &Operation) -> Option<Option<Body>> {
+        let request = operation.request_body.as_ref()?;
+        let Some(schema) = request.schema.as_ref() else {
+            return Some(None);
+        };
+        let contract = PasswordContract::detect(operation);
+        let mut generator = Generator::new(self.next_seed());
+        Some(generator.body(schema, contract.as_ref()).map(|value| Body {
+            value: Some(value),
+            encoding: Encoding::Json,
+            content_type: Some(request.media_type.clone()),
+            keep: Vec::new(),
+            template: false,
+        }))
+    }
+
+    fn generated(
+        &mut self,
+        phase: Phase,
+        index: usize,
+        operation: &Operation,
+        credential: &Credential,
+    ) {
+        let context = self.context;
+        let allowed = accepts(operation, context.scheme, credential);
+        let own = |label: &str, body: Option<Body>, intent: Intent, origin: Origin| Draft {
+            label: label.to_string(),
+            credential: credential.clone(),
+            path_user: PathUser::Own,
+            body,
+            intent,
+            origin,
+        };
+        if phase == Phase::Fuzz {
+            let count = if allowed {
+                context.budget.cases
+            } else {
+                context.budget.rejected_cases
+            };
+            for _ in 0..count {
+                match self.draw(operation) {
+                    None => self.push(
+                        phase,
+                        index,
+                        own("no body", None, Intent::Valid, Origin::Fixed),
+                    ),
+                    Some(Some(body)) => {
+                        let draft = own("valid body", Some(body), Intent::Valid, Origin::Drawn);
+                        self.push(phase, index, draft);
+                    }
+                    Some(None) => {}
+                }
+            }
+            return;
+        }
+        let request = operation.request_body.as_ref();
+        let (Some(schema), Some(Some(sample))) = (
+            request.and_then(|body| body.schema.as_ref()),
+            self.draw(operation),
+        ) else {
+            return;
+        };
+        let Some(sample_value) = sample.value.clone() else {
+            return;
+        };
+        let contract = PasswordContract::detect(operation);
+        // Boundary values matter where the body is read: under a credential the operation
+        // accepts.
+        if allowed {
+            for boundary in generate::boundaries(schema, &sample_value) {
+                if contract
+                    .as_ref()
+                    .is_some_and(|c| c.current == boundary.property)
+                {
+                    continue;
+                }
+                // A lone surrogate is a string to the schema, though no UTF-8 text holds it.
+                let valid = boundary.encoding == Encoding::LoneSurrogate
+                    || schema.is_valid(&boundary.value);
+                let intent = if valid {
+                    Intent::Valid
+                } else {
+                    Intent::InvalidBody {
+                        rule: "bounds",
+                        properties: vec![boundary.property.clone()],
+                    }
+                };
+                let body = Body {
+                    value: Some(boundary.value),
+                    encoding: boundary.encoding,
+                    content_type: sample.content_type.clone(),
+                    keep: Vec::new(),
+                    template: false,
+                };
+                let origin = Origin::Boundary {
+                    property: boundary.property.clone(),
+                };
+                let label = format!("`{}` {}", boundary.property, boundary.label);
+                self.push(phase, index, own(&label, Some(body), intent, origin));
+            }
+        }
+        let media_type = media_type(operation);
+        for mutation in generate::mutations(schema, &sample_value, media_type) {
+            let body = Body {
+                value: mutation.value,
+                encoding: mutation.encoding,
+                content_type: mutation.content_type,
+                keep: mutation.properties.clone(),
+                template: false,
+            };
+            let intent = Intent::InvalidBody {
+                rule: mutation.rule,
+                properties: mutation.properties,
+            };
+            self.push(
+                phase,
+                index,
+                own(&mutation.label, Some(body), intent, Origin::Fixed),
+            );
+        }
+        let (true, Some(contract)) = (allowed, contract) else {
+            return;
+        };
+        for _ in 0..2 {
+            let Some(Some(mut body)) = self.draw(operation) else {
+                continue;
+            };
+            if let Some(Value::Object(object)) = body.value.as_mut() {
+                let wrong = Generator::new(self.next_seed() ^ 1).fresh_password();
+                object.insert(contract.current.clone(), Value::String(wrong));
+            }
+            body.keep = vec![contract.current.clone()];
+            let draft = own(
+                "wrong current password",
+                Some(body),
+                Intent::WrongPassword,
+                Origin::Fixed,
+            );
+            self.push(phase, index, draft);
+        }
+        let mut others = vec![(PathUser::Unknown, Intent::UnknownUser, "unknown user")];
+        if context.has_other_user {
+            others.push((PathUser::Other, Intent::OtherUser, "another user's account"));
+        }
+        for (path_user, intent, label) in others {
+            if let Some(Some(body)) = self.draw(operation) {
+                let draft = Draft {
+                    path_user,
+                    ..own(label, Some(body), intent, Origin::Fixed)
+                };
+                self.push(phase, index, draft);
+            }
+        }
+    }
+}
+
+fn media_type(operation: &Operation) -> &str {
+    operation
+        .request_body
+        .as_ref()
+        .map_or("application/json", |body| body.media_type.as_str())
 }
 
 /// Whether `operation` accepts `credential` (a token with only that scope of `scheme`).

@@ -19,11 +19,24 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::client::{Client, Exchange, Request};
 use crate::config::Override;
 use crate::error::{Error, Result};
+use crate::generate;
 use crate::generate::{Encoding, Generator};
 use crate::pacing::{Pacer, Sent};
-use crate::plan::{self, Body, Budget, Case, Intent, PasswordContract, PathUser, Probe};
+use crate::plan::{self, Body, Budget, Case, Intent, Origin, PasswordContract, PathUser, Probe};
 use crate::report::{Expected, MatrixRow, Outcome, Record, Restore};
 use crate::spec::{Operation, SecurityScheme, Spec};
+
+/// Checks that judge the answer alone, so that a smaller request can still provoke the same
+/// failure: these are shrunk.
+const SHRINKABLE: [&str; 7] = [
+    "timeout",
+    "server_error",
+    "status_documented",
+    "content_type",
+    "response_schema",
+    "positive_accepted",
+    "no_secret_echo",
+];
 
 /// After this many transport failures in a row the target is taken to be down.
 const MAX_CONSECUTIVE_TRANSPORT_FAILURES: usize = 3;
@@ -66,6 +79,26 @@ pub struct Settings {
     pub max_wrong_passwords: usize,
     /// Put the original password back at the end.
     pub restore: bool,
+    /// Only these cases (`--only`, `specgate replay`).
+    pub only: Option<Vec<String>>,
+    /// Stop starting new cases after this long.
+    pub time_budget: Option<Duration>,
+    /// Requests one shrink may send (0: no shrinking).
+    pub max_shrink_steps: usize,
+    /// (K, N): only cases whose number is K modulo N.
+    pub partition: Option<(usize, usize)>,
+    /// Told of each finished case: (cases done, cases planned, failures so far).
+    pub progress: Option<Progress>,
+}
+
+/// A progress callback; the caller draws what it likes.
+#[derive(Clone)]
+pub struct Progress(pub std::sync::Arc<dyn Fn(usize, usize, usize) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
 }
 
 /// The credentials a run tests: no token, an unknown token, and each scope of the first
@@ -93,18 +126,38 @@ fn credentials<'a>(
 /// made them, ready to make the run's fresh passwords.
 pub fn plan(spec: &Spec, settings: &Settings) -> (Vec<Case>, Generator) {
     let (scheme, credentials) = credentials(spec, settings);
-    let mut generator = Generator::new(settings.seed);
-    let cases = plan::build(
+    let cases = plan::build(&plan::Context {
         spec,
-        &credentials,
-        scheme.map(|scheme| scheme.name.as_str()),
-        settings.account.other_user_id.is_some(),
-        &settings.declared,
-        &settings.budget,
-        &mut generator,
-    );
-    (cases, generator)
+        credentials: &credentials,
+        scheme: scheme.map(|scheme| scheme.name.as_str()),
+        has_other_user: settings.account.other_user_id.is_some(),
+        declared: &settings.declared,
+        budget: &settings.budget,
+        seed: settings.seed,
+    });
+    let cases: Vec<Case> = cases
+        .into_iter()
+        .enumerate()
+        .filter(|(index, _)| {
+            settings
+                .partition
+                .is_none_or(|(part, parts)| index % parts == part - 1)
+        })
+        .map(|(_, case)| case)
+        .filter(|case| {
+            settings
+                .only
+                .as_ref()
+                .is_none_or(|only| only.contains(&case.id))
+        })
+        .collect();
+    // Probes and restoring draw their fresh passwords from a stream of their own, so that the
+    // cases' requests do not depend on how many probes came before.
+    (cases, Generator::new(settings.seed ^ PROBE_STREAM))
 }
+
+/// Salt of the probes' random stream.
+const PROBE_STREAM: u64 = 0x5EED_0F9E_0BE5;
 
 /// The requests of `cases` as they would be sent with the account's password as it is now,
 /// for `--dry-run`. Nothing is sent.
@@ -149,7 +202,22 @@ pub async fn run(
             aborted = Some(format!("interrupted before case {}", case.id));
             break;
         }
+        if settings
+            .time_budget
+            .is_some_and(|budget| started.elapsed() >= budget)
+        {
+            runner.notes.push(format!(
+                "the time budget ran out before case {}: {} planned cases were not sent",
+                case.id,
+                cases.len() - index
+            ));
+            break;
+        }
         runner.case(case).await;
+        runner.shrink_failure(case).await;
+        if let Some(progress) = &settings.progress {
+            (progress.0)(index + 1, cases.len(), runner.failures);
+        }
         if index == 0 {
             if let Some(Err(reason)) = runner.records.first().map(|r| &r.exchange.response) {
                 return Err(Error::Target {
@@ -233,6 +301,10 @@ struct Runner<'a> {
     reserved: usize,
     /// What the report should mention that is neither a failure nor a setup warning.
     notes: Vec<String>,
+    /// Checks whose failure has been shrunk once already.
+    shrunk: Vec<&'static str>,
+    /// Failed verdicts so far, for progress.
+    failures: usize,
 }
 
 impl<'a> Runner<'a> {
@@ -258,7 +330,224 @@ impl<'a> Runner<'a> {
             wrong_left: settings.max_wrong_passwords,
             reserved: 0,
             notes: Vec::new(),
+            shrunk: Vec::new(),
+            failures: 0,
         }
+    }
+
+    /// Shrinks the first failure of each check that a smaller input may still provoke, against
+    /// the live target, keeping the account in a known state at every step; the smallest
+    /// failing request is recorded as `<case>.min`.
+    async fn shrink_failure(&mut self, case: &Case) {
+        if self.settings.max_shrink_steps == 0 || self.client.is_none() {
+            return;
+        }
+        let Some(record) = self.records.iter().find(|record| record.id == case.id) else {
+            return;
+        };
+        let Some(check) = record
+            .verdicts
+            .iter()
+            .filter(|(_, verdict)| matches!(verdict, Verdict::Fail(_)))
+            .map(|(id, _)| *id)
+            .find(|id| SHRINKABLE.contains(id) && !self.shrunk.contains(id))
+        else {
+            return;
+        };
+        let Some(check) = checks::find(check) else {
+            return;
+        };
+        let found = match &case.origin {
+            Origin::Drawn => self.shrink_drawn(case, check).await,
+            Origin::Boundary { property } => self.shrink_boundary(case, check, property).await,
+            Origin::Fixed => return,
+        };
+        self.shrunk.push(check.id);
+        if let Some((sent, steps)) = found {
+            let label = format!("{} (shrunk in {steps} steps)", case.label);
+            self.record(
+                case,
+                &format!("{}.min", case.id),
+                &label,
+                &case.intent,
+                sent,
+            );
+        }
+    }
+
+    /// proptest's shrinking of the case's drawn body, each candidate sent for real.
+    async fn shrink_drawn(&mut self, case: &Case, check: &Check) -> Option<(Sent, usize)> {
+        let operation = &self.spec.operations[case.operation];
+        let schema = operation.request_body.as_ref()?.schema.as_ref()?;
+        let contract = PasswordContract::detect(operation);
+        let strategy = generate::body_strategy(schema, contract.as_ref());
+        let mut tree = Generator::new(case.seed).tree(&strategy)?;
+        let (mut best, mut steps) = (None, 0);
+        let mut more = tree.simplify();
+        while more && steps < self.settings.max_shrink_steps {
+            steps += 1;
+            match self.try_body(case, check, tree.current()).await {
+                Some(sent) => {
+                    best = Some((sent, steps));
+                    more = tree.simplify();
+                }
+                None => more = tree.complicate(),
+            }
+        }
+        best
+    }
+
+    /// The shortest prefix of a boundary string that still fails, then the shortest suffix of
+    /// that, by bisection: boundary values are long, and what they test is their length or a
+    /// character in them.
+    async fn shrink_boundary(
+        &mut self,
+        case: &Case,
+        check: &Check,
+        property: &str,
+    ) -> Option<(Sent, usize)> {
+        let value = case.body.as_ref()?.value.clone()?;
+        let text: Vec<char> = value.get(property)?.as_str()?.chars().collect();
+        let with = |chars: &[char]| {
+            let mut candidate = value.clone();
+            if let Some(object) = candidate.as_object_mut() {
+                object.insert(property.into(), Value::String(chars.iter().collect()));
+            }
+            candidate
+        };
+        let (mut best, mut steps) = (None, 0);
+        // The shortest failing prefix: text[..end].
+        let (mut low, mut end) = (0, text.len());
+        while low < end && steps < self.settings.max_shrink_steps {
+            steps += 1;
+            let middle = (low + end) / 2;
+            match self.try_body(case, check, with(&text[..middle])).await {
+                Some(sent) => {
+                    best = Some((sent, steps));
+                    end = middle;
+                }
+                None => low = middle + 1,
+            }
+        }
+        // Then the latest start that still fails: text[start..end].
+        let (mut start, mut high) = (0, end);
+        while start < high && steps < self.settings.max_shrink_steps {
+            steps += 1;
+            let middle = (start + high).div_ceil(2);
+            match self.try_body(case, check, with(&text[middle..end])).await {
+                Some(sent) => {
+                    best = Some((sent, steps));
+                    start = middle;
+                }
+                None => high = middle - 1,
+            }
+        }
+        best
+    }
+
+    /// Sends `value` as the case's body and says whether `check` still fails on the answer,
+    /// after checking that the bytes sent are still of the case's class; then puts the
+    /// account back in a known state. Nothing is recorded.
+    async fn try_body(&mut self, case: &Case, check: &Check, value: Value) -> Option<Sent> {
+        let operation = &self.spec.operations[case.operation];
+        let contract = PasswordContract::detect(operation);
+        let template = case.body.as_ref()?;
+        let body = Body {
+            value: Some(value),
+            ..template.clone()
+        };
+        let body = self.bind(&body, contract.as_ref());
+        let request = self.request(operation, &case.credential, &case.path_user, Some(&body));
+        let sent = self.send(request).await;
+        let class_kept = match (&case.intent, operation.request_body.as_ref()) {
+            (Intent::Valid, Some(request)) => {
+                body.encoding == Encoding::LoneSurrogate
+                    || request.schema.as_ref().is_none_or(|schema| {
+                        serde_json::from_slice(&sent.exchange.request.body)
+                            .is_ok_and(|sent: Value| schema.is_valid(&sent))
+                    })
+            }
+            _ => true,
+        };
+        let observation = Observation {
+            operation,
+            intent: &case.intent,
+            credential: &case.credential,
+            allowed: plan::accepts(operation, self.scheme, &case.credential),
+            exchange: &sent.exchange,
+            extra_statuses: self
+                .settings
+                .overrides
+                .get(&operation.id)
+                .map_or(&[], |a| a.extra_statuses.as_slice()),
+        };
+        let fails = class_kept && matches!((check.evaluate)(&observation), Verdict::Fail(_));
+        if let Some(contract) = &contract {
+            let attempted = body
+                .value
+                .as_ref()
+                .and_then(|value| value.get(&contract.new))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let accepted = sent
+                .exchange
+                .response
+                .as_ref()
+                .is_ok_and(|r| is_success(r.status));
+            self.settle(operation, contract, attempted, accepted).await;
+        }
+        fails.then_some(sent)
+    }
+
+    /// Finds the account's password after an unrecorded request, most likely first, and moves
+    /// it to a fresh one the run knows.
+    async fn settle(
+        &mut self,
+        operation: &Operation,
+        contract: &PasswordContract,
+        attempted: Option<String>,
+        accepted: bool,
+    ) {
+        let Some(index) = self
+            .spec
+            .operations
+            .iter()
+            .position(|o| std::ptr::eq(o, operation))
+        else {
+            return;
+        };
+        let Some(credential) = self.owner_credential(operation) else {
+            return;
+        };
+        let current: Vec<String> = self.password.iter().cloned().collect();
+        let mut candidates: Vec<String> = Vec::new();
+        for candidate in if accepted {
+            [attempted, current.first().cloned()]
+        } else {
+            [current.first().cloned(), attempted]
+        }
+        .into_iter()
+        .flatten()
+        {
+            if !candidates.contains(&candidate) {
+                candidates.push(candidate);
+            }
+        }
+        for candidate in candidates {
+            let fresh = self.generator.fresh_password();
+            if let Ok(status) = self
+                .change(index, contract, &credential, &candidate, &fresh)
+                .await
+            {
+                if is_success(status) {
+                    self.remember(&fresh);
+                    self.password = Some(fresh);
+                    self.changed = true;
+                    return;
+                }
+            }
+        }
+        self.password = None;
     }
 
     /// Sends at the agreed pace, retrying throttled answers. Without a client (planning only)
@@ -568,7 +857,7 @@ impl<'a> Runner<'a> {
             extra_statuses: adjustment.map_or(&[], |a| a.extra_statuses.as_slice()),
         };
         let strict = self.settings.strict;
-        let verdicts = self
+        let verdicts: Vec<(&'static str, Verdict)> = self
             .settings
             .checks
             .iter()
@@ -590,6 +879,10 @@ impl<'a> Runner<'a> {
             .filter(|(_, verdict)| *verdict != Verdict::Skip && !throttled)
             .collect();
         let policy_refusal = checks::is_policy_refusal(&observation);
+        self.failures += verdicts
+            .iter()
+            .filter(|(_, verdict)| matches!(verdict, Verdict::Fail(_)))
+            .count();
         self.records.push(Record {
             id: id.to_string(),
             operation: operation.id.clone(),

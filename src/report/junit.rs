@@ -53,7 +53,10 @@ pub fn write(outcome: &Outcome, secrets: &Secrets, sink: impl Write) -> std::io:
                             check.id,
                             &secrets.scrub(&finding.message),
                         );
-                        case.set_trace(&details(record, check.id, secrets));
+                        let mut text = details(record, check.id, secrets);
+                        text.push_str(&super::terminal::replay_command(outcome, &record.id));
+                        text.push('\n');
+                        case.set_trace(&secrets.scrub(&text));
                         case
                     }
                     Verdict::Pass | Verdict::Skip => TestCaseBuilder::success(&name, time),

@@ -4,7 +4,12 @@
 //! over. Every writer takes the run's `Secrets` and passes all text through them.
 
 pub mod curl;
+pub mod github;
+pub mod html;
+pub mod json;
 pub mod junit;
+pub mod markdown;
+pub mod sarif;
 pub mod terminal;
 
 use std::collections::BTreeMap;

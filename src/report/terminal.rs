@@ -34,9 +34,61 @@ pub fn write_plan(
     out.write_all(secrets.scrub(&text).as_bytes())
 }
 
-pub fn write(outcome: &Outcome, secrets: &Secrets, mut out: impl Write) -> std::io::Result<()> {
-    let text = render(outcome, secrets);
-    out.write_all(secrets.scrub(&text).as_bytes())
+/// The command that sends a record's case again: the run's other flags (target, account) go
+/// with it.
+pub fn replay_command(outcome: &Outcome, record_id: &str) -> String {
+    let case = record_id.split('.').next().unwrap_or(record_id);
+    if outcome.embedded {
+        format!("replay: specgate replay {case} --seed {}", outcome.seed)
+    } else {
+        format!(
+            "replay: specgate replay {case} --seed {} --target {} (with this run's account and token flags)",
+            outcome.seed, outcome.target
+        )
+    }
+}
+
+/// The summary; `color` marks failures, warnings and the verdict with ANSI colours.
+pub fn write(
+    outcome: &Outcome,
+    secrets: &Secrets,
+    color: bool,
+    mut out: impl Write,
+) -> std::io::Result<()> {
+    let text = secrets.scrub(&render(outcome, secrets));
+    let text = if color { paint(&text) } else { text };
+    out.write_all(text.as_bytes())
+}
+
+/// Colours whole lines by what they start with.
+fn paint(text: &str) -> String {
+    const RED: &str = "\x1b[31m";
+    const YELLOW: &str = "\x1b[33m";
+    const GREEN: &str = "\x1b[32m";
+    const RESET: &str = "\x1b[0m";
+    let mut painted = String::with_capacity(text.len() + 64);
+    for line in text.lines() {
+        let colour = if line.starts_with("FAIL ")
+            || line.starts_with("result: NOT")
+            || line.starts_with("TEST ACCOUNT NOT RESTORED")
+        {
+            Some(RED)
+        } else if line.starts_with("WARN ") || line.starts_with("SETUP WARNING") {
+            Some(YELLOW)
+        } else if line.starts_with("result: conformant") {
+            Some(GREEN)
+        } else {
+            None
+        };
+        match colour {
+            Some(colour) => painted.push_str(&format!("{colour}{line}{RESET}\n")),
+            None => {
+                painted.push_str(line);
+                painted.push('\n');
+            }
+        }
+    }
+    painted
 }
 
 fn render(outcome: &Outcome, secrets: &Secrets) -> String {
@@ -77,6 +129,7 @@ fn render(outcome: &Outcome, secrets: &Secrets) -> String {
             "     {}",
             curl::command(&record.exchange.request, secrets)
         ));
+        line(format!("     {}", replay_command(outcome, &record.id)));
     }
     if failures.len() > MAX_FAILURES_SHOWN {
         line(format!(

@@ -29,6 +29,8 @@ pub enum Fault {
     InvalidBodyAccepted,
     /// A new_password with any non-ASCII character answers 500.
     ServerErrorOnUnicode,
+    /// A new_password longer than 64 characters answers 500.
+    ServerErrorOnLong,
     /// 401 responses carry an error_code outside the documented enum.
     WrongErrorCode,
     /// The Error for several field problems has `details` as an object instead of an array.

@@ -3,10 +3,11 @@
 //! It never imports the checks, the generators or the spec loader, so that a mistake cannot hide
 //! on both sides at once. Faults (`Fault`) switch on one deviation each, to prove the checks find
 //! it. This file holds the public face (fixture, config, spawning and stopping); the behaviour is
-//! in `routes.rs`, the shared data in `store.rs`. The server never prints: callers report the
-//! address themselves.
+//! in `routes.rs`, the OAuth2 token and authorize endpoints in `oauth.rs`, the shared data in
+//! `store.rs`. The server never prints: callers report the address themselves.
 
 mod faults;
+mod oauth;
 mod routes;
 mod store;
 #[cfg(test)]
@@ -29,6 +30,13 @@ pub const SCOPES: [&str; 5] = ["admin", "service", "user", "usersManage", "users
 
 /// How long `RunningServer::shutdown` lets open requests finish before it stops waiting.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// How long an access token issued by `POST /oauth/token` is accepted, unless configured.
+pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60 * 60);
+
+/// The test-only OAuth2 client every standard fixture registers.
+pub const TEST_CLIENT_ID: &str = "specgate-test";
+pub const TEST_CLIENT_SECRET: &str = "test-client-secret";
 
 /// A user of the in-memory store.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,11 +62,29 @@ pub struct Token {
     pub scopes: Vec<String>,
 }
 
-/// The users and tokens a server starts with.
+/// A confidential OAuth2 client registered with the token and authorize endpoints.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OAuthClient {
+    pub id: String,
+    pub secret: String,
+}
+
+impl OAuthClient {
+    /// `TEST_CLIENT_ID` with `TEST_CLIENT_SECRET`.
+    pub fn test() -> Self {
+        OAuthClient {
+            id: TEST_CLIENT_ID.to_owned(),
+            secret: TEST_CLIENT_SECRET.to_owned(),
+        }
+    }
+}
+
+/// The users, static tokens and OAuth2 clients a server starts with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fixture {
     pub users: Vec<User>,
     pub tokens: Vec<Token>,
+    pub clients: Vec<OAuthClient>,
 }
 
 impl Fixture {
@@ -74,7 +100,7 @@ impl Fixture {
 
     /// One single-scope token per scope for the first user, so every scope can be tried alone,
     /// and a `user` token for every other user, so a second caller exists. Token values are
-    /// "test-token-<id>-<scope>".
+    /// "test-token-<id>-<scope>". The test OAuth2 client (`OAuthClient::test`) is registered.
     pub fn with_users(users: Vec<User>) -> Fixture {
         let mut tokens = Vec::new();
         for (index, user) in users.iter().enumerate() {
@@ -85,7 +111,11 @@ impl Fixture {
                 scopes: vec![(*scope).to_owned()],
             }));
         }
-        Fixture { users, tokens }
+        Fixture {
+            users,
+            tokens,
+            clients: vec![OAuthClient::test()],
+        }
     }
 
     /// The token of `user_id` holding exactly the one scope `scope`, if any.
@@ -101,6 +131,8 @@ impl Fixture {
 pub struct ServerConfig {
     pub fixture: Fixture,
     pub faults: BTreeSet<Fault>,
+    /// How long an access token issued by `POST /oauth/token` is accepted.
+    pub token_lifetime: Duration,
 }
 
 impl ServerConfig {
@@ -109,6 +141,7 @@ impl ServerConfig {
         ServerConfig {
             fixture: Fixture::standard(),
             faults: BTreeSet::new(),
+            token_lifetime: DEFAULT_TOKEN_LIFETIME,
         }
     }
 
@@ -152,6 +185,12 @@ impl RunningServer {
     /// The current password of a user (for tests that check the store really changed).
     pub fn password_of(&self, user_id: &str) -> Option<String> {
         self.state.store().password_of(user_id)
+    }
+
+    /// Changes how long access tokens issued from now on are accepted; tokens already issued keep
+    /// their expiry. Lets a test see a short-lived token expire, then get a long-lived one.
+    pub fn set_token_lifetime(&self, lifetime: Duration) {
+        self.state.grants().set_lifetime(lifetime);
     }
 
     /// Stops accepting connections and waits, for a bounded time, for open requests to finish.

@@ -1,5 +1,5 @@
-//! The HTTP side of the reference server: the one route, its checks in contract order, and the
-//! Error bodies.
+//! The HTTP side of the reference server: the password route, its checks in contract order, and
+//! the Error bodies; the OAuth2 routes are mounted here but live in `oauth.rs`.
 //!
 //! Every answer, including for unknown paths, wrong methods and undecodable paths, is built here,
 //! so no plain-text rejection of axum's ever reaches a client. Faults bend the behaviour at the
@@ -15,10 +15,11 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::put;
+use axum::routing::{get, post, put};
 use axum::Router;
 use serde_json::{json, Map, Value};
 
+use super::oauth;
 use super::store::AppState;
 use super::Fault;
 
@@ -37,6 +38,14 @@ const NEW_PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 1..=1024;
 pub(super) fn app(state: AppState) -> Router {
     Router::new()
         .route(ROUTE, put(update_password).fallback(method_not_allowed))
+        .route(
+            oauth::TOKEN_PATH,
+            post(oauth::token).fallback(oauth::token_method_not_allowed),
+        )
+        .route(
+            oauth::AUTHORIZE_PATH,
+            get(oauth::authorize).fallback(oauth::authorize_method_not_allowed),
+        )
         .fallback(not_found)
         // The handler enforces the limit itself while reading, so that an oversize body gets the
         // contract's 400 Error rather than axum's plain-text 413. This layer only keeps any body
@@ -221,7 +230,8 @@ async fn change_password(
                 Problem::field("INVALID_REQUEST_DATA", "current_password", message),
             ));
         }
-        if state.has(Fault::ServerErrorOnUnicode) && !new.is_ascii() {
+        let long = state.has(Fault::ServerErrorOnLong) && new.chars().count() > 64;
+        if long || (state.has(Fault::ServerErrorOnUnicode) && !new.is_ascii()) {
             return Err(Failure::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 Problem::new("GENERAL_ERROR", "internal server error"),

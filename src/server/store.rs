@@ -1,4 +1,5 @@
-//! The server's shared state: the password store, the token table, the faults and the stop signal.
+//! The server's shared state: the password store, the token table, the OAuth2 grants, the faults
+//! and the stop signal.
 //!
 //! Everything here is in memory and lives as long as the server; nothing is persisted and no
 //! user is ever added or removed after start. It knows nothing of HTTP: `routes.rs` decides what
@@ -9,6 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::watch;
 
+use super::oauth::Grants;
 use super::{Fault, ServerConfig, Token};
 
 /// Passwords by user id.
@@ -74,6 +76,8 @@ pub(super) struct AppState(Arc<Shared>);
 struct Shared {
     store: Store,
     tokens: HashMap<String, Token>,
+    /// Tokens, refresh tokens and codes issued by the OAuth2 endpoints, and the clients they serve.
+    grants: Grants,
     /// Who an unauthenticated request acts as under `Fault::NoAuth`.
     first_user: Option<String>,
     faults: BTreeSet<Fault>,
@@ -104,6 +108,7 @@ impl AppState {
                 retired: Mutex::default(),
             },
             tokens,
+            grants: Grants::new(config.fixture.clients, config.token_lifetime),
             first_user: config.fixture.users.first().map(|user| user.id.clone()),
             faults: config.faults,
             requests: std::sync::atomic::AtomicUsize::new(0),
@@ -115,8 +120,16 @@ impl AppState {
         &self.0.store
     }
 
-    pub(super) fn token(&self, value: &str) -> Option<&Token> {
-        self.0.tokens.get(value)
+    /// The static token of that value, or else an unexpired one the token endpoint issued.
+    pub(super) fn token(&self, value: &str) -> Option<Token> {
+        match self.0.tokens.get(value) {
+            Some(token) => Some(token.clone()),
+            None => self.0.grants.access_token(value),
+        }
+    }
+
+    pub(super) fn grants(&self) -> &Grants {
+        &self.0.grants
     }
 
     pub(super) fn first_user(&self) -> Option<&str> {

@@ -284,10 +284,12 @@ async fn the_user_id_is_percent_decoded() {
             user_id: "a b/é".to_owned(),
             scopes: vec!["user".to_owned()],
         }],
+        clients: Vec::new(),
     };
     let config = ServerConfig {
         fixture,
         faults: BTreeSet::new(),
+        token_lifetime: DEFAULT_TOKEN_LIFETIME,
     };
     let server = spawn("127.0.0.1:0".parse().expect("address"), config)
         .await

@@ -206,11 +206,7 @@ impl Parser<'_> {
                 set.insert(key.clone());
                 seen = Some(set);
             }
-            entries.push(Entry {
-                key,
-                key_at,
-                value,
-            });
+            entries.push(Entry { key, key_at, value });
             self.whitespace();
             match self.peek() {
                 Some(b',') => self.bump(),
@@ -428,15 +424,17 @@ mod tests {
 
     #[test]
     fn values_and_places() {
-        let tree = parse("{\n  \"a\": [1, -2.5e1, \"x\\u00e9\\ud83d\\ude00\", true, null],\n  \"b\": {}\n}")
-            .expect("valid JSON");
+        let tree = parse(
+            "{\n  \"a\": [1, -2.5e1, \"x\\u00e9\\ud83d\\ude00\", true, null],\n  \"b\": {}\n}",
+        )
+        .expect("valid JSON");
         let a = tree.entry("a").expect("a");
         assert_eq!((a.key_at.line, a.key_at.column), (2, 3));
         let items = a.value.as_list().expect("a list");
         assert!(matches!(items[0].value, Value::Int(1)));
         assert!(matches!(items[1].value, Value::Float(value) if value == -25.0));
         assert_eq!(items[2].as_str(), Some("xé😀"));
-        assert_eq!((items[3].at.line, items[3].at.column), (2, 32));
+        assert_eq!((items[3].at.line, items[3].at.column), (2, 43));
         assert_eq!(tree.get("b").map(|b| b.at.line), Some(3));
     }
 
@@ -444,11 +442,16 @@ mod tests {
     fn syntax_errors_name_their_place() {
         assert_eq!(place(&error("{\"a\": 1,}")), (Some(1), Some(9)));
         assert_eq!(place(&error("{\"a\": [1, 2,]}")), (Some(1), Some(13)));
-        assert_eq!(place(&error("{\n  \"a\": 1\n  \"b\": 2\n}")), (Some(3), Some(3)));
+        assert_eq!(
+            place(&error("{\n  \"a\": 1\n  \"b\": 2\n}")),
+            (Some(3), Some(3))
+        );
         assert_eq!(place(&error("{\"a\": tru}")), (Some(1), Some(7)));
         assert_eq!(place(&error("{\"é\": \"x\" x}")), (Some(1), Some(11)));
         assert_eq!(place(&error("{} {}")), (Some(1), Some(4)));
-        assert!(error("{\"a\": \"unterminated").message.contains("end of input"));
+        assert!(error("{\"a\": \"unterminated")
+            .message
+            .contains("end of input"));
         assert!(error("{\"a\": \"\\ud800\"}").message.contains("surrogate"));
         assert!(error("{\"a\": 01}").message.contains("`,` or `}`"));
         assert!(error("{'a': 1}").message.contains("double quotes"));

@@ -36,8 +36,8 @@ const OBJECT: Kind = Kind {
     required: &[],
     entries: None,
     extensions: true,
+    select: None,
     hook: None,
-    ..OBJECT
 };
 
 impl Kind {

@@ -105,9 +105,7 @@ impl Node {
     /// Whether the node is an instance of the JSON Schema `type` named `name`.
     pub fn is_type(&self, name: &str) -> bool {
         match (&self.value, name) {
-            (Value::Null, "null") | (Value::Bool(_), "boolean") | (Value::Str(_), "string") => {
-                true
-            }
+            (Value::Null, "null") | (Value::Bool(_), "boolean") | (Value::Str(_), "string") => true,
             (Value::Int(_), "integer" | "number") => true,
             (Value::Float(number), "integer") => number.is_finite() && number.fract() == 0.0,
             (Value::Float(_), "number") => true,
@@ -137,27 +135,6 @@ impl Node {
             };
         }
         Some(current)
-    }
-
-    /// The subtree as JSON. Numbers JSON cannot hold (`.nan`, `.inf`) become `null`.
-    pub fn to_json(&self) -> serde_json::Value {
-        use serde_json::Value as Json;
-        match &self.value {
-            Value::Null => Json::Null,
-            Value::Bool(flag) => Json::Bool(*flag),
-            Value::Int(number) => Json::from(*number),
-            Value::Float(number) => serde_json::Number::from_f64(*number)
-                .map(Json::Number)
-                .unwrap_or(Json::Null),
-            Value::Str(text) => Json::String(text.clone()),
-            Value::List(items) => Json::Array(items.iter().map(Node::to_json).collect()),
-            Value::Map(entries) => Json::Object(
-                entries
-                    .iter()
-                    .map(|entry| (entry.key.clone(), entry.value.to_json()))
-                    .collect(),
-            ),
-        }
     }
 
     /// How many nodes the subtree holds, counting at most `limit`.
@@ -279,10 +256,7 @@ mod tests {
     fn pointers_escape_and_resolve() {
         let tree = map(vec![(
             "paths",
-            map(vec![(
-                "/a~b",
-                leaf(Value::List(vec![leaf(Value::Int(7))])),
-            )]),
+            map(vec![("/a~b", leaf(Value::List(vec![leaf(Value::Int(7))])))]),
         )]);
         let pointer = join_index(&join(&join("", "paths"), "/a~b"), 0);
         assert_eq!(pointer, "/paths/~1a~0b/0");
@@ -297,7 +271,10 @@ mod tests {
 
     #[test]
     fn fragments_decode_to_canonical_pointers() {
-        assert_eq!(fragment_pointer("/a%20b/c~1d").as_deref(), Some("/a b/c~1d"));
+        assert_eq!(
+            fragment_pointer("/a%20b/c~1d").as_deref(),
+            Some("/a b/c~1d")
+        );
         assert_eq!(fragment_pointer("").as_deref(), Some(""));
         assert_eq!(fragment_pointer("anchor"), None);
         assert_eq!(fragment_pointer("/bad%zz"), None);

@@ -26,7 +26,6 @@ pub fn parse(text: &str) -> Result<Node, ParseError> {
         block_nesting_limit: MAX_DEPTH + 1,
     };
     let mut builder = Builder {
-        text,
         stack: Vec::new(),
         anchors: HashMap::new(),
         // Aliases may repeat a subtree, but never beyond a few times the text's own size.
@@ -35,7 +34,7 @@ pub fn parse(text: &str) -> Result<Node, ParseError> {
         documents: 0,
     };
     for next in Parser::new_from_str_with_options(text, options) {
-        let (event, range) = next.map_err(|error| scan_error(text, &error))?;
+        let (event, range) = next.map_err(|error| scan_error(&error))?;
         builder.event(event, range)?;
     }
     builder.root.ok_or_else(|| ParseError {
@@ -45,7 +44,7 @@ pub fn parse(text: &str) -> Result<Node, ParseError> {
     })
 }
 
-fn scan_error(text: &str, error: &ScanError) -> ParseError {
+fn scan_error(error: &ScanError) -> ParseError {
     let info = error.info();
     let message = info.lines().next().unwrap_or("invalid YAML");
     let marker = error.marker();
@@ -84,8 +83,7 @@ enum Frame {
     },
 }
 
-struct Builder<'t> {
-    text: &'t str,
+struct Builder {
     stack: Vec<Frame>,
     /// Anchored nodes by id, with the scalar's text when the node is a scalar (for keys).
     anchors: HashMap<usize, (Node, Option<String>)>,
@@ -95,7 +93,7 @@ struct Builder<'t> {
     documents: usize,
 }
 
-impl Builder<'_> {
+impl Builder {
     fn span(&self, range: &Range) -> Span {
         let start = range.start.byte_offset().unwrap_or(0);
         let end = range.end.byte_offset().unwrap_or(start).max(start);
@@ -140,13 +138,11 @@ impl Builder<'_> {
                 }
                 self.add(node, Some(text.into_owned()), style == ScalarStyle::Plain)
             }
-            Event::SequenceStart(_, anchor, _) => {
-                self.open(Frame::List {
-                    items: Vec::new(),
-                    at: point(at),
-                    anchor,
-                })
-            }
+            Event::SequenceStart(_, anchor, _) => self.open(Frame::List {
+                items: Vec::new(),
+                at: point(at),
+                anchor,
+            }),
             Event::MappingStart(_, anchor, _) => self.open(Frame::Map {
                 entries: Vec::new(),
                 key: None,
@@ -271,7 +267,9 @@ impl Builder<'_> {
                 items.push(node);
                 Ok(())
             }
-            Frame::Map { key: key @ None, .. } => {
+            Frame::Map {
+                key: key @ None, ..
+            } => {
                 let Some(text) = text else {
                     return Err(self.fail(
                         "a mapping key must be a scalar (OpenAPI keys are strings)".into(),
@@ -519,7 +517,10 @@ mod tests {
         assert_eq!(kind("d"), Some("null"));
         // YAML 1.2 has no `yes` boolean.
         assert_eq!(kind("e"), Some("string"));
-        assert!(matches!(tree.get("f").map(|n| &n.value), Some(Value::Int(31))));
+        assert!(matches!(
+            tree.get("f").map(|n| &n.value),
+            Some(Value::Int(31))
+        ));
         assert_eq!(kind("g"), Some("number"));
         assert_eq!(kind("h"), Some("number"));
         assert_eq!(kind("i"), Some("number"));
@@ -534,7 +535,10 @@ mod tests {
         assert_eq!((info.key_at.line, info.key_at.column), (2, 1));
         let title = info.value.get("title").expect("title");
         assert_eq!((title.at.line, title.at.column), (3, 10));
-        assert_eq!(title.at.offset as usize, "openapi: 3.0.3\ninfo:\n  title: ".len());
+        assert_eq!(
+            title.at.offset as usize,
+            "openapi: 3.0.3\ninfo:\n  title: ".len()
+        );
     }
 
     #[test]
@@ -549,7 +553,11 @@ mod tests {
     fn duplicate_keys_are_refused_with_the_second_place() {
         let found = error("a: 1\nb:\n  c: 1\n  c: 2\n");
         assert_eq!((found.line, found.column), (Some(4), Some(3)));
-        assert!(found.message.contains("duplicate key `c`"), "{}", found.message);
+        assert!(
+            found.message.contains("duplicate key `c`"),
+            "{}",
+            found.message
+        );
         assert!(found.message.contains("line 3"), "{}", found.message);
     }
 
@@ -577,8 +585,14 @@ mod tests {
     fn merge_keys_merge_under_explicit_keys() {
         let tree = parsed("base: &b {x: 1, y: 2}\nderived:\n  <<: *b\n  y: 3\n");
         let derived = tree.get("derived").expect("derived");
-        assert!(matches!(derived.get("x").map(|n| &n.value), Some(Value::Int(1))));
-        assert!(matches!(derived.get("y").map(|n| &n.value), Some(Value::Int(3))));
+        assert!(matches!(
+            derived.get("x").map(|n| &n.value),
+            Some(Value::Int(1))
+        ));
+        assert!(matches!(
+            derived.get("y").map(|n| &n.value),
+            Some(Value::Int(3))
+        ));
         assert!(derived.get("<<").is_none());
     }
 
