@@ -93,6 +93,25 @@ pub struct RunArgs {
     #[arg(long, value_name = "ID")]
     pub other_user_id: Option<String>,
 
+    /// The other user's password: with --other-token, the run proves that a refused change
+    /// left it as it was.
+    #[arg(
+        long,
+        env = "SPECGATE_OTHER_PASSWORD",
+        hide_env_values = true,
+        value_name = "PASSWORD"
+    )]
+    pub other_password: Option<String>,
+
+    /// A `user` token of the other user (see --other-password).
+    #[arg(
+        long,
+        env = "SPECGATE_OTHER_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub other_token: Option<String>,
+
     /// Seed for generated requests; the same seed and spec send the same requests.
     /// Default: a random seed, printed in the summary.
     #[arg(long)]

@@ -31,6 +31,8 @@ pub struct Remote {
     pub user_id: String,
     pub password: String,
     pub other_user_id: Option<String>,
+    pub other_password: Option<String>,
+    pub other_token: Option<String>,
     /// `SCOPE=TOKEN` flags, checked for shape; scopes are checked against the spec later.
     pub tokens: Vec<(String, String)>,
     /// Tokens from the configuration file, below flags and environment.
@@ -95,6 +97,8 @@ pub struct FileConfig {
     pub user_id: Option<String>,
     pub other_user_id: Option<String>,
     pub password: Option<String>,
+    pub other_password: Option<String>,
+    pub other_token: Option<String>,
     pub seed: Option<u64>,
     pub cases: Option<usize>,
     pub timeout: Option<f64>,
@@ -208,6 +212,16 @@ impl RunConfig {
                     user_id,
                     password,
                     other_user_id: other_user_id.filter(|id| !id.is_empty()),
+                    other_password: args
+                        .other_password
+                        .clone()
+                        .or(file.other_password)
+                        .filter(|p| !p.is_empty()),
+                    other_token: args
+                        .other_token
+                        .clone()
+                        .or(file.other_token)
+                        .filter(|t| !t.is_empty()),
                     tokens,
                     file_tokens: file.tokens,
                 }))

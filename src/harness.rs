@@ -69,6 +69,10 @@ pub async fn run(
                 user_id: user.id.clone(),
                 password: user.password.clone(),
                 other_user_id: Some(other.id.clone()),
+                other_password: Some(other.password.clone()),
+                other_token: fixture
+                    .token(&other.id, "user")
+                    .map(|token| token.value.clone()),
             };
             let url = format!("http://{}", running.addr);
             embedded = Some(running);
@@ -85,6 +89,8 @@ pub async fn run(
                 user_id: remote.user_id.clone(),
                 password: remote.password.clone(),
                 other_user_id: remote.other_user_id.clone(),
+                other_password: remote.other_password.clone(),
+                other_token: remote.other_token.clone(),
             };
             (remote.url.clone(), false, tokens, account)
         }
@@ -125,6 +131,12 @@ pub async fn run(
         secrets.add(token, &token_variable(scope));
     }
     secrets.add(&settings.account.password, "SPECGATE_PASSWORD");
+    if let Some(password) = &settings.account.other_password {
+        secrets.add(password, "SPECGATE_OTHER_PASSWORD");
+    }
+    if let Some(token) = &settings.account.other_token {
+        secrets.add(token, "SPECGATE_OTHER_TOKEN");
+    }
     for (name, value) in &settings.headers {
         secrets.add(value, &header_variable(name));
     }

@@ -80,6 +80,9 @@ pub enum Probe {
     StillWorks,
     /// Finding the password again after a probe failed; expects nothing.
     Recover,
+    /// After a change aimed at another user: that user's password must still work (sent with
+    /// that user's own token).
+    OtherUnchanged,
 }
 
 /// Whose account the path names.

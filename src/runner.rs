@@ -49,6 +49,10 @@ pub struct Account {
     pub user_id: String,
     pub password: String,
     pub other_user_id: Option<String>,
+    /// The other account's password and `user` token: with them the run proves that a
+    /// refused change left that account's password as it was (and puts it back if not).
+    pub other_password: Option<String>,
+    pub other_token: Option<String>,
 }
 
 /// What the runner needs, validated.
@@ -239,6 +243,11 @@ pub async fn run(
     } else {
         Restore::Skipped(runner.password.clone())
     };
+    let restore = match (restore, runner.other_unrestored.take()) {
+        (Restore::Failed(reason), _) => Restore::Failed(reason),
+        (_, Some(reason)) => Restore::Failed(reason),
+        (restore, None) => restore,
+    };
     let matrix = matrix(spec, scheme, settings, &runner.records, &cases);
     let warnings = setup_warnings(
         &runner.records,
@@ -305,6 +314,8 @@ struct Runner<'a> {
     shrunk: Vec<&'static str>,
     /// Failed verdicts so far, for progress.
     failures: usize,
+    /// Why the other account's password could not be put back, if it could not.
+    other_unrestored: Option<String>,
 }
 
 impl<'a> Runner<'a> {
@@ -332,6 +343,7 @@ impl<'a> Runner<'a> {
             notes: Vec::new(),
             shrunk: Vec::new(),
             failures: 0,
+            other_unrestored: None,
         }
     }
 
@@ -591,10 +603,20 @@ impl<'a> Runner<'a> {
             }
         }
         let contract = PasswordContract::detect(operation);
-        let body = case
+        let mut body = case
             .body
             .as_ref()
             .map(|body| self.bind(body, contract.as_ref()));
+        let other_password = self.settings.account.other_password.clone();
+        // With the other account's real password, a server that skips the ownership check
+        // really changes it, and the probe below sees that.
+        if let (PathUser::Other, Some(contract), Some(password)) =
+            (&case.path_user, &contract, &other_password)
+        {
+            if let Some(Value::Object(object)) = body.as_mut().and_then(|b| b.value.as_mut()) {
+                object.insert(contract.current.clone(), Value::String(password.clone()));
+            }
+        }
         let request = self.request(operation, &case.credential, &case.path_user, body.as_ref());
         let sent = self.send(request).await;
         let status = sent.exchange.response.as_ref().ok().map(|r| r.status);
@@ -603,6 +625,17 @@ impl<'a> Runner<'a> {
         if first && status.is_none() {
             // The first answer decides whether the target is usable at all; probing a target
             // that did not answer would only wait again.
+            return;
+        }
+        if let (PathUser::Other, Some(contract)) = (&case.path_user, &contract) {
+            let attempted = body
+                .as_ref()
+                .and_then(|body| body.value.as_ref())
+                .and_then(|value| value.get(&contract.new))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let accepted = status.is_some_and(is_success);
+            self.verify_other(case, contract, attempted, accepted).await;
             return;
         }
 
@@ -667,6 +700,84 @@ impl<'a> Runner<'a> {
         if !probe.is_some_and(is_success) {
             let first: Vec<String> = attempted.into_iter().collect();
             self.recover(case, contract, &first).await;
+        }
+    }
+
+    /// After a change aimed at another user's account: with that account's password and token,
+    /// prove its password still works (a recorded probe, judged by `own_resource_only`), then
+    /// put it back.
+    async fn verify_other(
+        &mut self,
+        case: &Case,
+        contract: &PasswordContract,
+        attempted: Option<String>,
+        accepted: bool,
+    ) {
+        let account = &self.settings.account;
+        let (Some(password), Some(token)) =
+            (account.other_password.clone(), account.other_token.clone())
+        else {
+            return;
+        };
+        let operation = &self.spec.operations[case.operation];
+        let fresh = self.generator.fresh_password();
+        let body = change_body(operation, contract, &password, &fresh);
+        let mut request = self.request(
+            operation,
+            &Credential::Anonymous,
+            &PathUser::Other,
+            Some(&body),
+        );
+        request
+            .headers
+            .push(("authorization".into(), format!("Bearer {token}")));
+        let sent = self.send(request).await;
+        let status = sent.exchange.response.as_ref().ok().map(|r| r.status);
+        let id = format!("{}.1", case.id);
+        let label = format!(
+            "probe: the other account's password still works (after {}, with its own token)",
+            case.id
+        );
+        self.record(
+            case,
+            &id,
+            &label,
+            &Intent::Probe(Probe::OtherUnchanged),
+            sent,
+        );
+        // Put the other account's password back: from the probe's fresh one, or from what the
+        // faulty change set.
+        let from = if status.is_some_and(is_success) {
+            Some(fresh)
+        } else if accepted {
+            attempted
+        } else {
+            None
+        };
+        let Some(from) = from else {
+            return;
+        };
+        let body = change_body(operation, contract, &from, &password);
+        let mut request = self.request(
+            operation,
+            &Credential::Anonymous,
+            &PathUser::Other,
+            Some(&body),
+        );
+        request
+            .headers
+            .push(("authorization".into(), format!("Bearer {token}")));
+        let restored = self.send(request).await;
+        if !restored
+            .exchange
+            .response
+            .as_ref()
+            .is_ok_and(|r| is_success(r.status))
+        {
+            self.other_unrestored = Some(format!(
+                "the other account's password could not be put back after {}",
+                case.id
+            ));
         }
     }
 
@@ -1004,6 +1115,7 @@ fn probe_label(probe: &Probe) -> &'static str {
         Probe::NewWorks => "probe: new password works",
         Probe::StillWorks => "probe: password unchanged",
         Probe::Recover => "probe: find the password",
+        Probe::OtherUnchanged => "probe: the other account's password still works",
     }
 }
 

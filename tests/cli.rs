@@ -344,6 +344,8 @@ fn secrets_never_appear_in_output() {
     assert!(failures_by_check(&junit).contains_key("no_secret_echo"));
     let mut secrets: Vec<String> = support::SCOPES.iter().map(|s| token(s)).collect();
     secrets.push(PASSWORD.to_string());
+    secrets.push(support::OTHER_PASSWORD.to_string());
+    secrets.push("test-token-bob-user".to_string());
     for (name, text) in [
         ("stdout", &run.stdout),
         ("stderr", &run.stderr),

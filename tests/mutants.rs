@@ -171,6 +171,11 @@ fn every_fault_fails_its_check_and_only_related_ones() {
         if server.running.password_of("alice").as_deref() != Some(support::PASSWORD) {
             problems.push(format!("{fault:?}: the password was not restored"));
         }
+        if server.running.password_of("bob").as_deref() != Some(support::OTHER_PASSWORD) {
+            problems.push(format!(
+                "{fault:?}: the other account's password was not restored"
+            ));
+        }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -1,8 +1,8 @@
 //! `own_resource_only`: a token of one user cannot change another user's password, nor probe
 //! for accounts: the answer is 403 or 404 before any password is compared.
 
-use super::{Check, Observation, Severity, Verdict};
-use crate::plan::Intent;
+use super::{is_inconclusive, is_success, Check, Observation, Severity, Verdict};
+use crate::plan::{Intent, Probe};
 
 pub const CHECK: Check = Check {
     id: "own_resource_only",
@@ -12,6 +12,14 @@ pub const CHECK: Check = Check {
 };
 
 fn evaluate(observation: &Observation) -> Verdict {
+    if let Intent::Probe(Probe::OtherUnchanged) = observation.intent {
+        let Some(status) = observation.status().filter(|s| !is_inconclusive(*s)) else {
+            return Verdict::Skip;
+        };
+        return Verdict::expect(is_success(status), || {
+            format!("the other account's password no longer works after a change aimed at it (answered {status})")
+        });
+    }
     let whose = match observation.intent {
         Intent::OtherUser => "another user's account",
         Intent::UnknownUser => "an unknown account",

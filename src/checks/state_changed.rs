@@ -33,7 +33,7 @@ fn evaluate(observation: &Observation) -> Verdict {
                 format!("the new password does not work after the change was accepted (answered {status})")
             })
         }
-        Probe::StillWorks | Probe::Recover => Verdict::Skip,
+        Probe::StillWorks | Probe::Recover | Probe::OtherUnchanged => Verdict::Skip,
     }
 }
 

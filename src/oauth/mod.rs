@@ -481,16 +481,20 @@ impl Endpoint {
                 status,
                 reason: error.to_string(),
             },
-            // Only the place and the kind of the problem: serde's message may quote a value.
+            // Only the kind and the place of the problem: serde's message may quote a value.
             TokenError::Parse(error, _body) => OAuthError::BadResponse {
                 scope,
                 status,
                 reason: format!(
-                    "{:?} JSON at `{}`",
-                    error.inner().classify(),
+                    "{} at `{}`",
+                    match error.inner().classify() {
+                        serde_json::error::Category::Data => "unexpected JSON",
+                        serde_json::error::Category::Io => "unreadable JSON",
+                        serde_json::error::Category::Syntax | serde_json::error::Category::Eof =>
+                            "malformed JSON",
+                    },
                     one_line(&error.path().to_string())
-                )
-                .to_lowercase(),
+                ),
             },
             TokenError::Other(reason) => OAuthError::BadResponse {
                 scope,
@@ -637,6 +641,22 @@ mod tests {
             !message.contains("SECRET") && !message.contains('\n'),
             "{message}"
         );
+    }
+
+    #[test]
+    fn acquiring_and_refreshing_can_run_on_any_task() {
+        fn send<T: Send>(_: &T) {}
+        let config = OAuthConfig::new("http://127.0.0.1:1/", "client", Flow::ClientCredentials);
+        let scopes = vec!["user".to_owned()];
+        send(&acquire(&config, &scopes));
+        let grant = Grant {
+            scope: "user".to_owned(),
+            access_token: "a".to_owned(),
+            refresh_token: None,
+            expires_in: None,
+            granted_scopes: None,
+        };
+        send(&refresh(&config, &grant));
     }
 
     #[tokio::test]

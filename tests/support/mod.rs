@@ -40,6 +40,7 @@ impl TestServer {
 
 /// The secrets of the standard fixture that a remote run is given.
 pub const PASSWORD: &str = "alice-Passw0rd!";
+pub const OTHER_PASSWORD: &str = "bob-Passw0rd!";
 pub const SCOPES: [&str; 5] = ["admin", "service", "user", "usersManage", "usersView"];
 
 pub fn token(scope: &str) -> String {
@@ -70,6 +71,8 @@ pub fn specgate(args: &[&str], env: &[(&str, &str)], dir: &std::path::Path) -> R
         command.arg("--junit").arg(&junit);
     }
     command.env_remove("SPECGATE_PASSWORD");
+    command.env_remove("SPECGATE_OTHER_PASSWORD");
+    command.env_remove("SPECGATE_OTHER_TOKEN");
     for scope in SCOPES {
         command.env_remove(format!("SPECGATE_TOKEN_{}", scope.to_uppercase()));
     }
@@ -118,6 +121,8 @@ pub fn run_remote(server: &TestServer, extra: &[&str], dir: &std::path::Path) ->
         .map(|(name, value)| (name.as_str(), value.as_str()))
         .collect();
     env.push(("SPECGATE_PASSWORD", PASSWORD));
+    env.push(("SPECGATE_OTHER_PASSWORD", OTHER_PASSWORD));
+    env.push(("SPECGATE_OTHER_TOKEN", "test-token-bob-user"));
     specgate(&args, &env, dir)
 }
 

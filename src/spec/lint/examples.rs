@@ -276,8 +276,8 @@ impl<'a> Checker<'a> {
                     }
                 }
             }
-            Value::Map(entries) => {
-                if !self.object(schema, instance, entries, place, depth, &mut errors) {
+            Value::Map(map) => {
+                if !self.object(schema, instance, map.entries(), place, depth, &mut errors) {
                     ok = false;
                 }
             }
@@ -464,8 +464,9 @@ fn same(a: &Node, b: &Node) -> bool {
             x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y))
         }
         (Value::Map(x), Value::Map(y)) => {
-            x.len() == y.len()
-                && x.iter().all(|entry| {
+            x.entries().len() == y.entries().len()
+                && x.entries()
+                    .iter().all(|entry| {
                     b.get(&entry.key)
                         .is_some_and(|other| same(&entry.value, other))
                 })

@@ -7,7 +7,7 @@
 
 use std::collections::HashSet;
 
-use super::tree::{Entry, Node, Span, Value};
+use super::tree::{Entry, Map, Node, Span, Value};
 use super::yaml::{clip, MAX_DEPTH};
 use super::ParseError;
 
@@ -154,7 +154,7 @@ impl Parser<'_> {
             self.bump();
             self.depth -= 1;
             return Ok(Node {
-                value: Value::Map(entries),
+                value: Value::Map(Map::new(entries)),
                 at,
             });
         }
@@ -220,7 +220,7 @@ impl Parser<'_> {
         }
         self.depth -= 1;
         Ok(Node {
-            value: Value::Map(entries),
+            value: Value::Map(Map::new(entries)),
             at,
         })
     }

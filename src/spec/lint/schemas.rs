@@ -15,7 +15,6 @@ use super::Severity;
 const TYPES: [&str; 6] = ["string", "number", "integer", "boolean", "array", "object"];
 
 pub fn schema<'a>(w: &mut Walker<'a>, node: &'a Node, at: Span) {
-    let pointer = w.pointer();
     let declared = node
         .get("type")
         .and_then(Node::as_str)
@@ -49,7 +48,7 @@ pub fn schema<'a>(w: &mut Walker<'a>, node: &'a Node, at: Span) {
         }
         if let Some(declared) = declared {
             let nullable = flag("nullable");
-            let base = join(&pointer, "enum");
+            let base = w.child("enum");
             for (index, value) in values.iter().enumerate() {
                 let fits = value.is_type(declared) || (nullable && value.is_type("null"));
                 if !fits {
@@ -84,7 +83,7 @@ pub fn schema<'a>(w: &mut Walker<'a>, node: &'a Node, at: Span) {
             if let Some(text) = name.as_str() {
                 if !seen.insert(text) {
                     let message = format!("`required` lists `{}` twice", clip(text));
-                    let item = join_index(&join(&pointer, "required"), index);
+                    let item = join_index(&w.child("required"), index);
                     w.report_at(Severity::Error, "field-value", item, name.at, message);
                 }
             }
@@ -95,10 +94,11 @@ pub fn schema<'a>(w: &mut Walker<'a>, node: &'a Node, at: Span) {
         ("default", "default-invalid"),
     ] {
         if let Some(value) = node.get(field) {
+            let pointer = w.pointer();
             w.examples.push(ExampleSite {
-                schema: pointer.clone(),
-                value,
                 pointer: join(&pointer, field),
+                schema: pointer,
+                value,
                 wrapped: false,
                 rule,
             });
@@ -106,6 +106,7 @@ pub fn schema<'a>(w: &mut Walker<'a>, node: &'a Node, at: Span) {
     }
     for keyword in ["allOf", "anyOf", "oneOf"] {
         if let Some(items) = node.get(keyword).and_then(Node::as_list) {
+            let pointer = w.pointer();
             let base = join(&pointer, keyword);
             for index in 0..items.len() {
                 w.edge(pointer.clone(), join_index(&base, index));
@@ -113,6 +114,7 @@ pub fn schema<'a>(w: &mut Walker<'a>, node: &'a Node, at: Span) {
         }
     }
     if node.get("not").is_some() {
+        let pointer = w.pointer();
         w.edge(pointer.clone(), join(&pointer, "not"));
     }
 }

@@ -5,6 +5,7 @@
 //! JSON pointers: how to escape a segment, how to find the node a local `$ref` names, and how
 //! to turn a subtree into a `serde_json::Value` for schema validation. It does not parse.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 /// Where a node or key is in the source. Lines and columns are 1-based, columns count
@@ -33,7 +34,47 @@ pub enum Value {
     Float(f64),
     Str(String),
     List(Vec<Node>),
-    Map(Vec<Entry>),
+    Map(Map),
+}
+
+/// A mapping's entries in source order; big mappings (`paths`, `components.schemas`) also
+/// keep an index, so resolving thousands of `$ref`s stays linear.
+#[derive(Clone, Debug, Default)]
+pub struct Map {
+    entries: Vec<Entry>,
+    index: Option<HashMap<String, usize>>,
+}
+
+/// Mappings with at least this many entries are indexed.
+const INDEXED: usize = 16;
+
+impl Map {
+    /// The parsers have refused duplicate keys before this.
+    pub fn new(entries: Vec<Entry>) -> Map {
+        let index = (entries.len() >= INDEXED).then(|| {
+            entries
+                .iter()
+                .enumerate()
+                .map(|(position, entry)| (entry.key.clone(), position))
+                .collect()
+        });
+        Map { entries, index }
+    }
+
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    pub fn into_entries(self) -> Vec<Entry> {
+        self.entries
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Entry> {
+        match &self.index {
+            Some(index) => index.get(key).and_then(|&position| self.entries.get(position)),
+            None => self.entries.iter().find(|entry| entry.key == key),
+        }
+    }
 }
 
 /// One entry of a mapping: the key as written (mapping keys are text in OpenAPI) and its value.
@@ -48,14 +89,17 @@ impl Node {
     /// The entries when the node is a mapping.
     pub fn entries(&self) -> Option<&[Entry]> {
         match &self.value {
-            Value::Map(entries) => Some(entries),
+            Value::Map(map) => Some(map.entries()),
             _ => None,
         }
     }
 
     /// The entry named `key` when the node is a mapping.
     pub fn entry(&self, key: &str) -> Option<&Entry> {
-        self.entries()?.iter().find(|entry| entry.key == key)
+        match &self.value {
+            Value::Map(map) => map.get(key),
+            _ => None,
+        }
     }
 
     /// The value under `key` when the node is a mapping.
@@ -142,7 +186,7 @@ impl Node {
         let mut total = 1;
         let children: Box<dyn Iterator<Item = &Node>> = match &self.value {
             Value::List(items) => Box::new(items.iter()),
-            Value::Map(entries) => Box::new(entries.iter().map(|entry| &entry.value)),
+            Value::Map(map) => Box::new(map.entries().iter().map(|entry| &entry.value)),
             _ => return total,
         };
         for child in children {
@@ -240,7 +284,7 @@ mod tests {
     }
 
     fn map(entries: Vec<(&str, Node)>) -> Node {
-        leaf(Value::Map(
+        leaf(Value::Map(Map::new(
             entries
                 .into_iter()
                 .map(|(key, value)| Entry {
@@ -249,7 +293,7 @@ mod tests {
                     value,
                 })
                 .collect(),
-        ))
+        )))
     }
 
     #[test]

@@ -149,7 +149,7 @@ impl<'a> Walker<'a> {
         for raw in pointer.split('/').skip(1) {
             let segment = super::tree::unescape(raw);
             match &current.value {
-                Value::Map(entries) => match entries.iter().find(|entry| entry.key == segment) {
+                Value::Map(map) => match map.get(&segment) {
                     Some(entry) => {
                         self.path.push(Seg::Key(&entry.key));
                         current = &entry.value;

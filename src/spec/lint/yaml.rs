@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_saphyr::granit_parser::{Event, Marker, Parser, ScalarStyle, ScanError, Span as Range};
 
-use super::tree::{Entry, Node, Span, Value};
+use super::tree::{Entry, Map, Node, Span, Value};
 use super::ParseError;
 
 /// Deeper nesting is refused: no real spec comes near it, and it bounds every recursive walk.
@@ -240,7 +240,7 @@ impl Builder {
                 merge(&mut entries, merges);
                 (
                     Node {
-                        value: Value::Map(entries),
+                        value: Value::Map(Map::new(entries)),
                         at,
                     },
                     anchor,
@@ -337,11 +337,11 @@ fn merge(entries: &mut Vec<Entry>, merges: Vec<Node>) {
     let mut sources = Vec::new();
     for node in merges {
         match node.value {
-            Value::Map(more) => sources.push(more),
+            Value::Map(more) => sources.push(more.into_entries()),
             Value::List(items) => {
                 for item in items {
                     if let Value::Map(more) = item.value {
-                        sources.push(more);
+                        sources.push(more.into_entries());
                     }
                 }
             }
