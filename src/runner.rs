@@ -757,23 +757,31 @@ impl<'a> Runner<'a> {
         let Some(from) = from else {
             return;
         };
-        let body = change_body(operation, contract, &from, &password);
-        let mut request = self.request(
-            operation,
-            &Credential::Anonymous,
-            &PathUser::Other,
-            Some(&body),
-        );
-        request
-            .headers
-            .push(("authorization".into(), format!("Bearer {token}")));
-        let restored = self.send(request).await;
-        if !restored
-            .exchange
-            .response
-            .as_ref()
-            .is_ok_and(|r| is_success(r.status))
-        {
+        // A server that kept no change still takes the original password: restored too.
+        let mut restored = false;
+        for from in [from, password.clone()] {
+            let body = change_body(operation, contract, &from, &password);
+            let mut request = self.request(
+                operation,
+                &Credential::Anonymous,
+                &PathUser::Other,
+                Some(&body),
+            );
+            request
+                .headers
+                .push(("authorization".into(), format!("Bearer {token}")));
+            let sent = self.send(request).await;
+            if sent
+                .exchange
+                .response
+                .as_ref()
+                .is_ok_and(|r| is_success(r.status))
+            {
+                restored = true;
+                break;
+            }
+        }
+        if !restored {
             self.other_unrestored = Some(format!(
                 "the other account's password could not be put back after {}",
                 case.id

@@ -465,8 +465,7 @@ fn same(a: &Node, b: &Node) -> bool {
         }
         (Value::Map(x), Value::Map(y)) => {
             x.entries().len() == y.entries().len()
-                && x.entries()
-                    .iter().all(|entry| {
+                && x.entries().iter().all(|entry| {
                     b.get(&entry.key)
                         .is_some_and(|other| same(&entry.value, other))
                 })

@@ -71,7 +71,9 @@ impl Map {
 
     pub fn get(&self, key: &str) -> Option<&Entry> {
         match &self.index {
-            Some(index) => index.get(key).and_then(|&position| self.entries.get(position)),
+            Some(index) => index
+                .get(key)
+                .and_then(|&position| self.entries.get(position)),
             None => self.entries.iter().find(|entry| entry.key == key),
         }
     }
