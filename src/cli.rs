@@ -112,6 +112,43 @@ pub struct RunArgs {
     )]
     pub other_token: Option<String>,
 
+    /// Get the scopes' tokens from the identity provider with this OAuth2 flow (scopes given a
+    /// token by flag or environment keep it). The token URL is the spec's unless
+    /// --oauth-token-url says otherwise.
+    #[arg(long, value_enum, value_name = "FLOW")]
+    pub oauth_flow: Option<OAuthFlow>,
+
+    /// The OAuth2 client id.
+    #[arg(long, value_name = "ID")]
+    pub oauth_client_id: Option<String>,
+
+    /// The OAuth2 client secret (prefer the environment variable).
+    #[arg(
+        long,
+        env = "SPECGATE_OAUTH_CLIENT_SECRET",
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
+    pub oauth_client_secret: Option<String>,
+
+    /// The token endpoint, instead of the spec's tokenUrl.
+    #[arg(long, value_name = "URL")]
+    pub oauth_token_url: Option<String>,
+
+    /// The authorize endpoint (authorization-code flow), instead of the spec's.
+    #[arg(long, value_name = "URL")]
+    pub oauth_authorize_url: Option<String>,
+
+    /// The user name of the password flow [default: --user-id]; its password is the test
+    /// account's.
+    #[arg(long, value_name = "NAME")]
+    pub oauth_username: Option<String>,
+
+    /// The loopback port the authorization-code flow listens on for the browser's redirect
+    /// [default: a free port].
+    #[arg(long, value_name = "PORT", default_value_t = 0)]
+    pub oauth_redirect_port: u16,
+
     /// Seed for generated requests; the same seed and spec send the same requests.
     /// Default: a random seed, printed in the summary.
     #[arg(long)]
@@ -230,6 +267,13 @@ pub struct RunArgs {
     /// Where to write the JUnit XML report [default: target/specgate/junit.xml].
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OAuthFlow {
+    ClientCredentials,
+    Password,
+    AuthorizationCode,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

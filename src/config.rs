@@ -37,6 +37,20 @@ pub struct Remote {
     pub tokens: Vec<(String, String)>,
     /// Tokens from the configuration file, below flags and environment.
     pub file_tokens: BTreeMap<String, String>,
+    /// How to get the tokens no flag, variable or file gave.
+    pub oauth: Option<OAuth>,
+}
+
+/// OAuth2 settings from flags; the URLs default to the spec's.
+#[derive(Clone, Debug)]
+pub struct OAuth {
+    pub flow: crate::cli::OAuthFlow,
+    pub client_id: String,
+    pub client_secret: Option<String>,
+    pub token_url: Option<String>,
+    pub authorize_url: Option<String>,
+    pub username: String,
+    pub redirect_port: u16,
 }
 
 #[derive(Clone, Debug)]
@@ -207,7 +221,25 @@ impl RunConfig {
                 let password = password
                     .filter(|password| !password.is_empty())
                     .ok_or_else(|| Error::Usage("--target needs the test account's password: set SPECGATE_PASSWORD (or --password)".into()))?;
+                let oauth = match args.oauth_flow {
+                    None => None,
+                    Some(flow) => Some(OAuth {
+                        flow,
+                        client_id: args.oauth_client_id.clone().ok_or_else(|| {
+                            Error::Usage("--oauth-flow needs --oauth-client-id".into())
+                        })?,
+                        client_secret: args.oauth_client_secret.clone(),
+                        token_url: args.oauth_token_url.clone(),
+                        authorize_url: args.oauth_authorize_url.clone(),
+                        username: args
+                            .oauth_username
+                            .clone()
+                            .unwrap_or_else(|| user_id.clone()),
+                        redirect_port: args.oauth_redirect_port,
+                    }),
+                };
                 Target::Remote(Box::new(Remote {
+                    oauth,
                     url,
                     user_id,
                     password,

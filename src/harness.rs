@@ -5,10 +5,12 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
 use crate::auth::{token_variable, Tokens};
+use crate::cli::OAuthFlow;
 use crate::client::{Client, Request};
 use crate::config::ReportFormat;
 use crate::config::{self, RunConfig, Target};
 use crate::error::{Error, Result};
+use crate::oauth;
 use crate::plan::{Budget, Case};
 use crate::redact::Secrets;
 use crate::report::{self, junit, Outcome};
@@ -33,6 +35,7 @@ pub async fn run(
     config: &RunConfig,
     stop: &AtomicBool,
     progress: Option<runner::Progress>,
+    prompts: Option<tokio::sync::mpsc::UnboundedSender<oauth::Prompt>>,
 ) -> Result<Finished> {
     let spec = spec::load(config.spec.as_deref())?;
     let budget = Budget {
@@ -43,6 +46,8 @@ pub async fn run(
     let mut secrets = Secrets::default();
     // The embedded server lives as long as this function: the run ends before it does.
     let mut embedded = None;
+    let mut oauth = None;
+    let mut notes = Vec::new();
     let (base_url, embedded_target, tokens, account) = match &config.target {
         Target::Embedded => {
             let server_config = ServerConfig::standard();
@@ -84,7 +89,21 @@ pub async fn run(
         }
         Target::Remote(remote) => {
             let env = |name: &str| std::env::var(name).ok();
-            let tokens = config::tokens(&spec, &remote.tokens, env, &remote.file_tokens)?;
+            let mut tokens = config::tokens(&spec, &remote.tokens, env, &remote.file_tokens)?;
+            if let Some(settings) = &remote.oauth {
+                oauth = Some(
+                    acquire(
+                        &spec,
+                        config,
+                        remote,
+                        settings,
+                        &mut tokens,
+                        &mut notes,
+                        prompts,
+                    )
+                    .await?,
+                );
+            }
             let account = Account {
                 user_id: remote.user_id.clone(),
                 password: remote.password.clone(),
@@ -115,6 +134,8 @@ pub async fn run(
         only: config.only.clone(),
         partition: config.partition,
         progress,
+        oauth,
+        notes,
         time_budget: config.time_budget,
         max_shrink_steps: config.max_shrink_steps,
     };
@@ -131,6 +152,19 @@ pub async fn run(
         secrets.add(token, &token_variable(scope));
     }
     secrets.add(&settings.account.password, "SPECGATE_PASSWORD");
+    if let Some(oauth) = &settings.oauth {
+        if let Some(secret) = &oauth.config.client_secret {
+            secrets.add(secret, "SPECGATE_OAUTH_CLIENT_SECRET");
+        }
+        for (scope, grant) in &oauth.grants {
+            if let Some(token) = &grant.refresh_token {
+                secrets.add(
+                    token,
+                    &format!("SPECGATE_REFRESH_TOKEN_{}", scope.to_uppercase()),
+                );
+            }
+        }
+    }
     if let Some(password) = &settings.account.other_password {
         secrets.add(password, "SPECGATE_OTHER_PASSWORD");
     }
@@ -174,6 +208,9 @@ pub async fn run(
         }
     })?;
     let outcome = runner::run(&spec, &settings, &client, stop).await?;
+    for (scope, token) in &outcome.refreshed {
+        secrets.add(token, &token_variable(scope));
+    }
     if let Some(running) = embedded {
         running.shutdown().await;
     }
@@ -224,6 +261,95 @@ fn header_variable(name: &str) -> String {
         })
         .collect();
     format!("SPECGATE_HEADER_{name}")
+}
+
+/// Gets a token for every scope of the spec's OAuth2 scheme that has none yet, with the
+/// configured flow. A scope the identity provider refuses is left without a token (a note
+/// says so); any other trouble stops the run.
+async fn acquire(
+    spec: &spec::Spec,
+    config: &RunConfig,
+    remote: &config::Remote,
+    settings: &config::OAuth,
+    tokens: &mut Tokens,
+    notes: &mut Vec<String>,
+    prompts: Option<tokio::sync::mpsc::UnboundedSender<oauth::Prompt>>,
+) -> Result<runner::OAuthState> {
+    let scheme = spec
+        .security_schemes
+        .iter()
+        .find(|scheme| !scheme.scopes.is_empty())
+        .ok_or_else(|| {
+            Error::Usage("--oauth-flow: the spec has no OAuth2 scheme with scopes".into())
+        })?;
+    let flow = match settings.flow {
+        OAuthFlow::ClientCredentials => oauth::Flow::ClientCredentials,
+        OAuthFlow::Password => oauth::Flow::Password {
+            username: settings.username.clone(),
+            password: remote.password.clone(),
+        },
+        OAuthFlow::AuthorizationCode => oauth::Flow::AuthorizationCode(oauth::Interactive {
+            port: settings.redirect_port,
+            prompts: prompts.ok_or_else(|| {
+                Error::Usage("the authorization-code flow needs a terminal to show its URL".into())
+            })?,
+            wait: oauth::DEFAULT_WAIT,
+        }),
+    };
+    let urls = scheme
+        .flows
+        .as_ref()
+        .map(|flows| oauth::scheme_urls(flows, &flow))
+        .unwrap_or_default();
+    let token_url = settings
+        .token_url
+        .clone()
+        .or(urls.token_url.clone())
+        .ok_or_else(|| {
+            Error::Usage("the spec names no token URL: pass --oauth-token-url".into())
+        })?;
+    let mut client = oauth::OAuthConfig::new(&token_url, &settings.client_id, flow);
+    client.client_secret = settings.client_secret.clone();
+    client.authorize_url = settings.authorize_url.clone().or(urls.authorize_url);
+    // A token URL given by flag replaces the spec's endpoints, its refresh URL included.
+    client.refresh_url = settings
+        .token_url
+        .is_none()
+        .then_some(urls.refresh_url)
+        .flatten();
+    client.timeout = config.timeout;
+    client.cacert = config.transport.cacert.clone();
+    client.insecure = config.transport.insecure;
+    let mut grants = std::collections::BTreeMap::new();
+    for scope in &scheme.scopes {
+        if tokens.get(scope).is_some() {
+            continue;
+        }
+        match oauth::acquire(&client, std::slice::from_ref(scope)).await {
+            Ok(granted) => {
+                for grant in granted {
+                    tokens.insert(&grant.scope, &grant.access_token);
+                    grants.insert(grant.scope.clone(), grant);
+                }
+            }
+            Err(
+                error @ (oauth::OAuthError::Refused { .. }
+                | oauth::OAuthError::AuthorizationRefused { .. }),
+            ) => {
+                notes.push(format!("no token for scope `{scope}`: {error}"));
+            }
+            Err(error) => {
+                return Err(Error::Target {
+                    url: token_url.clone(),
+                    reason: error.to_string(),
+                })
+            }
+        }
+    }
+    Ok(runner::OAuthState {
+        config: client,
+        grants,
+    })
 }
 
 /// A token no server issued: fixed per seed, and not a secret.

@@ -107,7 +107,18 @@ fn run(args: RunArgs) -> Result<u8, Error> {
             },
         ))
     });
-    let finished = runtime.block_on(harness::run(&config, &stop, progress));
+    // The authorization-code flow tells the URL to open through this channel; printing it is
+    // this file's job.
+    let (prompts, mut prompted) = tokio::sync::mpsc::unbounded_channel::<specgate::oauth::Prompt>();
+    runtime.spawn(async move {
+        while let Some(prompt) = prompted.recv().await {
+            eprintln!(
+                "specgate: to authorize scope `{}`, open this URL in a browser:\n  {}",
+                prompt.scope, prompt.url
+            );
+        }
+    });
+    let finished = runtime.block_on(harness::run(&config, &stop, progress, Some(prompts)));
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

@@ -93,6 +93,17 @@ pub struct Settings {
     pub partition: Option<(usize, usize)>,
     /// Told of each finished case: (cases done, cases planned, failures so far).
     pub progress: Option<Progress>,
+    /// OAuth2 grants to refresh expired tokens with.
+    pub oauth: Option<OAuthState>,
+    /// Notes from before the run (scopes the identity provider refused).
+    pub notes: Vec<String>,
+}
+
+/// The OAuth2 client and the grants the run's tokens came from.
+#[derive(Clone, Debug)]
+pub struct OAuthState {
+    pub config: crate::oauth::OAuthConfig,
+    pub grants: BTreeMap<String, crate::oauth::Grant>,
 }
 
 /// A progress callback; the caller draws what it likes.
@@ -259,6 +270,7 @@ pub async fn run(
         checks: settings.checks.iter().map(|check| check.id).collect(),
         warnings,
         notes: runner.notes,
+        refreshed: runner.refreshed,
         throttled: runner.pacer.throttled,
         interrupted: stop.load(Ordering::SeqCst),
         spec_source: spec.source.clone(),
@@ -316,6 +328,14 @@ struct Runner<'a> {
     failures: usize,
     /// Why the other account's password could not be put back, if it could not.
     other_unrestored: Option<String>,
+    /// The tokens requests carry: the settings' own, as refreshed during the run.
+    tokens: Tokens,
+    /// OAuth2 grants by scope, for refreshing.
+    grants: BTreeMap<String, crate::oauth::Grant>,
+    /// Scopes refreshed whose new token no answer has accepted yet.
+    unproven: std::collections::BTreeSet<String>,
+    /// Tokens got by refreshing: (scope, token), so that reports can scrub them.
+    refreshed: Vec<(String, String)>,
 }
 
 impl<'a> Runner<'a> {
@@ -340,10 +360,18 @@ impl<'a> Runner<'a> {
             transport_failures: 0,
             wrong_left: settings.max_wrong_passwords,
             reserved: 0,
-            notes: Vec::new(),
             shrunk: Vec::new(),
             failures: 0,
             other_unrestored: None,
+            tokens: settings.tokens.clone(),
+            grants: settings
+                .oauth
+                .as_ref()
+                .map(|oauth| oauth.grants.clone())
+                .unwrap_or_default(),
+            unproven: Default::default(),
+            refreshed: Vec::new(),
+            notes: settings.notes.clone(),
         }
     }
 
@@ -566,7 +594,13 @@ impl<'a> Runner<'a> {
     /// nothing is sent and the exchange says so.
     async fn send(&mut self, request: Request) -> Sent {
         match self.client {
-            Some(client) => self.pacer.send(client, request).await,
+            Some(client) => {
+                let sent = self.pacer.send(client, request).await;
+                match self.refresh_for(&sent).await {
+                    Some(request) => self.pacer.send(client, request).await,
+                    None => sent,
+                }
+            }
             None => Sent {
                 exchange: Exchange {
                     request,
@@ -575,6 +609,64 @@ impl<'a> Runner<'a> {
                 },
                 throttled: false,
             },
+        }
+    }
+
+    /// After a 401 to a request whose token came from an OAuth2 grant: refreshes that grant
+    /// and returns the request with the new token, to send once more. A token is refreshed
+    /// again only once its last refresh has been accepted somewhere, so that a scope the server
+    /// always refuses with 401 does not hammer the identity provider.
+    async fn refresh_for(&mut self, sent: &Sent) -> Option<Request> {
+        let status = sent.exchange.response.as_ref().ok()?.status;
+        let oauth = self.settings.oauth.as_ref()?;
+        let request = &sent.exchange.request;
+        let bearer = request
+            .headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+            .and_then(|(_, value)| value.strip_prefix("Bearer "))?;
+        let scope = self
+            .tokens
+            .iter()
+            .find(|(_, token)| *token == bearer)
+            .map(|(scope, _)| scope.to_string())?;
+        if status != 401 {
+            self.unproven.remove(&scope);
+            return None;
+        }
+        let grant = self.grants.get(&scope)?.clone();
+        if !self.unproven.insert(scope.clone()) {
+            return None;
+        }
+        match crate::oauth::refresh(&oauth.config, &grant).await {
+            Ok(fresh) => {
+                if !self.refreshed.iter().any(|(known, _)| *known == scope) {
+                    self.notes.push(format!(
+                        "the `{scope}` token was refused with 401 during the run and was refreshed"
+                    ));
+                }
+                self.tokens.insert(&scope, &fresh.access_token);
+                self.refreshed
+                    .push((scope.clone(), fresh.access_token.clone()));
+                if let Some(token) = &fresh.refresh_token {
+                    self.refreshed
+                        .push((format!("refresh-{scope}"), token.clone()));
+                }
+                let mut retry = request.clone();
+                for (name, value) in &mut retry.headers {
+                    if name.eq_ignore_ascii_case("authorization") {
+                        *value = format!("Bearer {}", fresh.access_token);
+                    }
+                }
+                self.grants.insert(scope, fresh);
+                Some(retry)
+            }
+            Err(error) => {
+                self.notes.push(format!(
+                    "the `{scope}` token was refused (401) and could not be refreshed: {error}"
+                ));
+                None
+            }
         }
     }
 
@@ -933,11 +1025,7 @@ impl<'a> Runner<'a> {
         };
         let url = url_for(&self.settings.base_url, &operation.path, |_| user.clone());
         let mut headers = self.settings.headers.clone();
-        if let Some(token) = self
-            .settings
-            .tokens
-            .bearer(credential, &self.settings.unknown_token)
-        {
+        if let Some(token) = self.tokens.bearer(credential, &self.settings.unknown_token) {
             headers.push(("authorization".into(), format!("Bearer {token}")));
         }
         let mut bytes = Vec::new();

@@ -67,7 +67,7 @@ fn run_against(faults: &[Fault], name: &str, seed: u64) -> Finished {
         RunConfig::from_args(*args, FileConfig::default(), 1).expect("a valid configuration");
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     let finished = runtime
-        .block_on(harness::run(&config, &AtomicBool::new(false), None))
+        .block_on(harness::run(&config, &AtomicBool::new(false), None, None))
         .expect("the run finishes");
     Finished {
         outcome: finished
@@ -531,6 +531,7 @@ fn hostile_outcome(failures: usize) -> (Outcome, Secrets) {
         notes: vec![format!("note {HOSTILE} s3cret-token")],
         throttled: 2,
         interrupted: true,
+        refreshed: Vec::new(),
         records,
         matrix: vec![MatrixRow {
             operation: format!("Op{HOSTILE}"),
@@ -626,6 +627,7 @@ fn writers_handle_an_outcome_with_nothing_in_it() {
         notes: Vec::new(),
         throttled: 0,
         interrupted: false,
+        refreshed: Vec::new(),
         records: Vec::new(),
         matrix: Vec::new(),
         aborted: None,

@@ -155,3 +155,66 @@ fn transport_flags_are_checked_before_anything_is_sent() {
         insecure.stderr
     );
 }
+
+/// Tokens come from the reference server's token endpoint, with no static token configured;
+/// one that expires mid-run is refreshed and the run goes on.
+#[test]
+fn oauth_tokens_are_acquired_and_refreshed() {
+    use specgate::server::{TEST_CLIENT_ID, TEST_CLIENT_SECRET};
+    let server = TestServer::start(&[]);
+    server.running.set_token_lifetime(Duration::from_secs(1));
+    let dir = scratch("oauth");
+    let token_url = format!("{}/oauth/token", server.url());
+    for flow in ["client-credentials", "password"] {
+        let run = support::specgate(
+            &[
+                "run",
+                "--target",
+                &server.url(),
+                "--user-id",
+                "alice",
+                "--seed",
+                "9",
+                "--oauth-flow",
+                flow,
+                "--oauth-token-url",
+                &token_url,
+                "--oauth-client-id",
+                TEST_CLIENT_ID,
+                // Long enough to see the one-second tokens expire.
+                "--cases",
+                "12",
+                "--rate-limit",
+                "60/s",
+            ],
+            &[
+                ("SPECGATE_PASSWORD", PASSWORD),
+                ("SPECGATE_OAUTH_CLIENT_SECRET", TEST_CLIENT_SECRET),
+            ],
+            &dir,
+        );
+        assert_eq!(run.code, 0, "{flow}: {}{}", run.stdout, run.stderr);
+        assert!(
+            run.stdout.contains("user            accepted   200"),
+            "{flow}: {}",
+            run.stdout
+        );
+        assert!(
+            run.stdout.contains("was refreshed"),
+            "{flow}: {}",
+            run.stdout
+        );
+        let junit = run.junit.expect("junit");
+        for text in [&run.stdout, &run.stderr, &junit] {
+            assert!(
+                !text.contains(TEST_CLIENT_SECRET),
+                "{flow}: the client secret leaked"
+            );
+            assert!(!text.contains(PASSWORD), "{flow}: the password leaked");
+        }
+        assert_eq!(
+            server.running.password_of("alice").as_deref(),
+            Some(PASSWORD)
+        );
+    }
+}

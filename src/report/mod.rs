@@ -39,6 +39,9 @@ pub struct Outcome {
     pub throttled: usize,
     /// The run was stopped by a signal.
     pub interrupted: bool,
+    /// Tokens the run got by refreshing, by scope: secrets, for the caller to scrub. No
+    /// writer shows them.
+    pub refreshed: Vec<(String, String)>,
     pub records: Vec<Record>,
     pub matrix: Vec<MatrixRow>,
     /// Why the run stopped before its plan was done, if it did.

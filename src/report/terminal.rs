@@ -10,6 +10,8 @@ use crate::redact::Secrets;
 
 /// Failures printed in full; the rest are counted (the JUnit report has them all).
 const MAX_FAILURES_SHOWN: usize = 20;
+/// Request bodies longer than this are left out of the terminal's curl commands.
+const MAX_BODY_SHOWN: usize = 2048;
 
 /// `--dry-run`: each planned request, secrets redacted, and nothing sent.
 pub fn write_plan(
@@ -125,10 +127,20 @@ fn render(outcome: &Outcome, secrets: &Secrets) -> String {
         };
         line(format!("{tag} {check}  {}", junit::test_name(record)));
         line(format!("     {}", finding.message));
-        line(format!(
-            "     {}",
-            curl::command(&record.exchange.request, secrets)
-        ));
+        let request = &record.exchange.request;
+        if request.body.len() > MAX_BODY_SHOWN {
+            let without_body = Request {
+                body: Vec::new(),
+                ..request.clone()
+            };
+            line(format!(
+                "     {} (a {}-byte body is left out here; the JUnit report has the whole command)",
+                curl::command(&without_body, secrets),
+                request.body.len()
+            ));
+        } else {
+            line(format!("     {}", curl::command(request, secrets)));
+        }
         line(format!("     {}", replay_command(outcome, &record.id)));
     }
     if failures.len() > MAX_FAILURES_SHOWN {

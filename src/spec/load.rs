@@ -112,6 +112,12 @@ pub fn load_str(text: &str, source: &str) -> Result<Spec> {
                 ReferenceOr::Item(scheme) => scopes_of(scheme),
                 ReferenceOr::Reference { .. } => Vec::new(),
             },
+            flows: match scheme {
+                ReferenceOr::Item(openapiv3::SecurityScheme::OAuth2 { flows, .. }) => {
+                    Some(flows.clone())
+                }
+                _ => None,
+            },
         })
         .collect();
 

@@ -86,6 +86,8 @@ pub struct SecurityScheme {
     /// Scopes an OAuth2 scheme declares, over all its flows, in document order. Empty for
     /// schemes without scopes.
     pub scopes: Vec<String>,
+    /// An OAuth2 scheme's flows (their token and authorize URLs), for getting tokens.
+    pub flows: Option<openapiv3::OAuth2Flows>,
 }
 
 impl Operation {

@@ -51,6 +51,17 @@ pub fn check(w: &mut Walker<'_>, source: &str) {
             .split_once('#')
             .map_or((target, None), |(file, fragment)| (file, Some(fragment)))
         {
+            ("", None) => {
+                let site = &w.refs[index];
+                let found = diagnostic(
+                    Severity::Error,
+                    "ref-unresolved",
+                    site.pointer.clone(),
+                    site.at,
+                    "`$ref` is empty".into(),
+                );
+                w.found.push(found);
+            }
             ("", Some(fragment)) => {
                 if let Some(pointer) = local(w, index, fragment) {
                     if pointer.split('/').any(|segment| segment.starts_with("x-"))
@@ -205,8 +216,10 @@ impl Files {
     fn check(&mut self, file: &str, fragment: &str) -> Option<String> {
         let path = self.directory.join(file);
         let document = self.parsed.entry(path.clone()).or_insert_with(|| {
-            let bytes = std::fs::read(&path)
-                .map_err(|error| format!("cannot read `{}`: {}", clip(file), error.kind()))?;
+            let bytes = std::fs::read(&path).map_err(|error| match error.kind() {
+                std::io::ErrorKind::NotFound => format!("there is no file `{}`", clip(file)),
+                kind => format!("cannot read `{}`: {kind}", clip(file)),
+            })?;
             super::parse(&bytes, file).map_err(|error| {
                 format!(
                     "`{}` cannot be parsed: {}",

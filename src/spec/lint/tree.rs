@@ -183,6 +183,22 @@ impl Node {
         Some(current)
     }
 
+    /// How many levels of collections the subtree nests (a scalar: 0).
+    pub fn depth(&self) -> usize {
+        match &self.value {
+            Value::List(items) => 1 + items.iter().map(Node::depth).max().unwrap_or(0),
+            Value::Map(map) => {
+                1 + map
+                    .entries()
+                    .iter()
+                    .map(|entry| entry.value.depth())
+                    .max()
+                    .unwrap_or(0)
+            }
+            _ => 0,
+        }
+    }
+
     /// How many nodes the subtree holds, counting at most `limit`.
     pub fn count(&self, limit: usize) -> usize {
         let mut total = 1;

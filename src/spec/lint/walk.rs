@@ -314,7 +314,7 @@ impl<'a> Walker<'a> {
         }
         for field in kind.required {
             if node.get(field).is_none() {
-                let message = format!("{} needs `{field}`", capitalised(kind.name));
+                let message = format!("{} needs `{field}`", kind.name);
                 self.error("required-field", at, message);
             }
         }
@@ -415,13 +415,5 @@ fn article(word: &str) -> &'static str {
         "an"
     } else {
         "a"
-    }
-}
-
-fn capitalised(text: &str) -> String {
-    let mut characters = text.chars();
-    match characters.next() {
-        Some(first) => first.to_uppercase().chain(characters).collect(),
-        None => String::new(),
     }
 }

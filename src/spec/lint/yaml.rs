@@ -83,10 +83,20 @@ enum Frame {
     },
 }
 
+/// An anchored node kept for its aliases.
+struct Anchored {
+    node: Node,
+    /// The scalar's text, when the node is a scalar (an alias can be a mapping key).
+    text: Option<String>,
+    /// Nodes in the subtree, and how many levels of collections it nests.
+    size: usize,
+    depth: usize,
+}
+
 struct Builder {
     stack: Vec<Frame>,
-    /// Anchored nodes by id, with the scalar's text when the node is a scalar (for keys).
-    anchors: HashMap<usize, (Node, Option<String>)>,
+    /// Anchored nodes by id.
+    anchors: HashMap<usize, Anchored>,
     /// How many more nodes aliases may copy.
     budget: usize,
     root: Option<Node>,
@@ -153,14 +163,22 @@ impl Builder {
             }),
             Event::SequenceEnd | Event::MappingEnd => self.close(),
             Event::Alias(id) => {
-                let Some((node, text)) = self.anchors.get(&id) else {
+                let Some(anchored) = self.anchors.get(&id) else {
                     return Err(self.fail(
                         "an alias names an anchor whose node is not finished".into(),
                         at,
                     ));
                 };
-                let (node, text) = (node.clone(), text.clone());
-                self.charge(&node, at)?;
+                // A copy must not nest deeper than the limit where it lands.
+                if self.stack.len() + anchored.depth > MAX_DEPTH {
+                    return Err(self.fail(format!("nesting deeper than {MAX_DEPTH} levels"), at));
+                }
+                let size = anchored.size;
+                self.charge(size, at)?;
+                let Some(anchored) = self.anchors.get(&id) else {
+                    return Ok(());
+                };
+                let (node, text) = (anchored.node.clone(), anchored.text.clone());
                 self.add(node, text, false)
             }
             Event::UnresolvedAlias(name) => {
@@ -179,14 +197,22 @@ impl Builder {
         text: Option<String>,
         at: Span,
     ) -> Result<(), ParseError> {
-        self.charge(node, at)?;
-        self.anchors.insert(anchor, (node.clone(), text));
+        let size = node.count(self.budget + 1);
+        self.charge(size, at)?;
+        self.anchors.insert(
+            anchor,
+            Anchored {
+                node: node.clone(),
+                text,
+                size,
+                depth: node.depth(),
+            },
+        );
         Ok(())
     }
 
     /// Takes a copied subtree's size from the alias budget.
-    fn charge(&mut self, node: &Node, at: Span) -> Result<(), ParseError> {
-        let size = node.count(self.budget + 1);
+    fn charge(&mut self, size: usize, at: Span) -> Result<(), ParseError> {
         if size > self.budget {
             return Err(self.fail(
                 "aliases expand to too many nodes (a YAML alias bomb?)".into(),
@@ -607,6 +633,17 @@ mod tests {
         }
         let found = error(&text);
         assert!(found.message.contains("alias"), "{}", found.message);
+    }
+
+    #[test]
+    fn aliases_cannot_nest_past_the_limit() {
+        // Each level aliases the previous one inside a deep list: depth adds up.
+        let wrap = |inner: &str| format!("{}{inner}{}", "[".repeat(150), "]".repeat(150));
+        let mut text = format!("a0: &a0 {}\n", wrap("x"));
+        for level in 1..5 {
+            text.push_str(&format!("a{level}: &a{level} {}\n", wrap(&format!("*a{}", level - 1))));
+        }
+        assert!(error(&text).message.contains("nesting"));
     }
 
     #[test]
