@@ -274,6 +274,7 @@ pub async fn run(
         throttled: runner.pacer.throttled,
         interrupted: stop.load(Ordering::SeqCst),
         spec_source: spec.source.clone(),
+        spec_sha256: spec.sha256.clone(),
         target: settings.target_label.clone(),
         embedded: settings.embedded,
         account: settings.account.user_id.clone(),

@@ -34,6 +34,21 @@ fn junit_totals_match_the_terminal_summary() {
     let junit = run.junit.expect("a JUnit report");
     let suites = junit_parser::from_reader(std::io::Cursor::new(junit.as_bytes()))
         .expect("the JUnit report parses");
+    let (mut tests, mut failures) = (0, 0);
+    for suite in &suites.suites {
+        tests += suite.tests;
+        failures += suite.failures;
+        let properties = &suite.properties.hashmap;
+        assert_eq!(properties.get("seed").map(String::as_str), Some("3"));
+        assert_eq!(properties.get("spec.sha256").map(String::len), Some(64));
+        assert!(properties.contains_key("specgate.version"));
+    }
+    assert_eq!(
+        (suites.tests, suites.failures),
+        (tests, failures),
+        "testsuites totals"
+    );
+    assert_eq!(suites.name, "specgate");
     // Each table row of the summary: check, passed, failed (or "-", "-" when not exercised).
     for line in run
         .stdout

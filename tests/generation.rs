@@ -99,6 +99,33 @@ fn replay_command_runs_the_named_case_only() {
     );
 }
 
+/// The N parts of `--partition` are exactly the whole plan, each case in one part.
+#[test]
+fn partitions_together_are_the_whole_run() {
+    let dir = scratch("partition");
+    let ids = |extra: &[&str]| {
+        let mut args = vec!["run", "--dry-run", "--seed", "11"];
+        args.extend_from_slice(extra);
+        let run = specgate(&args, &[], &dir);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout
+            .lines()
+            .filter(|line| line.starts_with('c'))
+            .filter_map(|line| line.split_whitespace().next().map(str::to_string))
+            .collect::<Vec<_>>()
+    };
+    let whole = ids(&[]);
+    let mut parts: Vec<String> = ["1/3", "2/3", "3/3"]
+        .iter()
+        .flat_map(|part| ids(&["--partition", part]))
+        .collect();
+    parts.sort();
+    let mut sorted = whole.clone();
+    sorted.sort();
+    assert!(whole.len() > 100);
+    assert_eq!(parts, sorted);
+}
+
 #[test]
 fn same_seed_same_requests() {
     let dir = scratch("same-seed");

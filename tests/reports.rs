@@ -517,6 +517,7 @@ fn hostile_outcome(failures: usize) -> (Outcome, Secrets) {
     }
     let outcome = Outcome {
         spec_source: format!("/specs/{HOSTILE}.yaml"),
+        spec_sha256: String::new(),
         target: format!("https://target.example/{HOSTILE}"),
         embedded: false,
         account: format!("alice{HOSTILE}"),
@@ -618,6 +619,7 @@ fn html_report_caps_the_failures_it_shows_per_check() {
 fn writers_handle_an_outcome_with_nothing_in_it() {
     let outcome = Outcome {
         spec_source: String::new(),
+        spec_sha256: String::new(),
         target: String::new(),
         embedded: true,
         account: String::new(),

@@ -17,8 +17,9 @@ use crate::redact::Secrets;
 /// How much of a response body a failure shows.
 const BODY_EXCERPT: usize = 2048;
 
-pub fn write(outcome: &Outcome, secrets: &Secrets, sink: impl Write) -> std::io::Result<()> {
+pub fn write(outcome: &Outcome, secrets: &Secrets, mut sink: impl Write) -> std::io::Result<()> {
     let mut report = ReportBuilder::new();
+    let mut skipped = Vec::new();
     for check in checks::CATALOGUE
         .iter()
         .filter(|check| outcome.checks.contains(&check.id))
@@ -65,6 +66,7 @@ pub fn write(outcome: &Outcome, secrets: &Secrets, sink: impl Write) -> std::io:
                 suite.add_testcase(case.build());
             }
         }
+        skipped.push(usize::from(!exercised));
         if !exercised {
             let mut case = TestCaseBuilder::skipped_with_cause(
                 &format!("{}: not exercised", check.id),
@@ -76,10 +78,94 @@ pub fn write(outcome: &Outcome, secrets: &Secrets, sink: impl Write) -> std::io:
         }
         report.add_testsuite(suite.build());
     }
+    let report = report.build();
+    let mut xml = Vec::new();
     report
-        .build()
-        .write_xml(sink)
-        .map_err(|error| std::io::Error::other(error.to_string()))
+        .write_xml(&mut xml)
+        .map_err(|error| std::io::Error::other(error.to_string()))?;
+    let xml = String::from_utf8(xml).map_err(std::io::Error::other)?;
+    let totals = Totals {
+        tests: report.testsuites().iter().map(|suite| suite.tests()).sum(),
+        failures: report
+            .testsuites()
+            .iter()
+            .map(|suite| suite.failures())
+            .sum(),
+        skipped: skipped.iter().sum(),
+        time: outcome.elapsed.as_secs_f64(),
+    };
+    let properties = properties(outcome, secrets);
+    sink.write_all(complete(&xml, &totals, &skipped, &properties).as_bytes())
+}
+
+struct Totals {
+    tests: usize,
+    failures: usize,
+    skipped: usize,
+    time: f64,
+}
+
+/// The run's facts, as `<property>` elements (values scrubbed and XML-escaped).
+fn properties(outcome: &Outcome, secrets: &Secrets) -> String {
+    let facts = [
+        ("specgate.version", env!("CARGO_PKG_VERSION").to_string()),
+        ("seed", outcome.seed.to_string()),
+        ("spec", outcome.spec_source.clone()),
+        ("spec.sha256", outcome.spec_sha256.clone()),
+        ("target", outcome.target.clone()),
+    ];
+    let mut xml = String::from("<properties>");
+    for (name, value) in facts {
+        xml.push_str(&format!(
+            "<property name=\"{name}\" value=\"{}\"/>",
+            escape(&secrets.scrub(&value))
+        ));
+    }
+    xml.push_str("</properties>");
+    xml
+}
+
+/// What junit-report does not write: the `<testsuites>` name and totals, each suite's
+/// `skipped` count, and each suite's `<properties>` (which must come before its test cases).
+fn complete(xml: &str, totals: &Totals, skipped: &[usize], properties: &str) -> String {
+    let mut out = String::with_capacity(xml.len() + skipped.len() * properties.len() + 256);
+    let head = format!(
+        "<testsuites name=\"specgate\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" time=\"{:.3}\">",
+        totals.tests, totals.failures, totals.skipped, totals.time
+    );
+    let mut rest = match xml.split_once("<testsuites>") {
+        Some((before, after)) => {
+            out.push_str(before);
+            out.push_str(&head);
+            after
+        }
+        None => return xml.to_string(),
+    };
+    let mut index = 0;
+    // junit-report escapes `>` in attribute values, so the first `>` ends the start tag.
+    while let Some(at) = rest.find("<testsuite ") {
+        let Some(end) = rest[at..].find('>').map(|end| at + end) else {
+            break;
+        };
+        out.push_str(&rest[..end]);
+        out.push_str(&format!(
+            " skipped=\"{}\">",
+            skipped.get(index).copied().unwrap_or(0)
+        ));
+        out.push_str(properties);
+        rest = &rest[end + 1..];
+        index += 1;
+    }
+    out.push_str(rest);
+    out
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
 }
 
 pub fn test_name(record: &Record) -> String {

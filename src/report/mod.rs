@@ -23,6 +23,8 @@ use crate::client::Exchange;
 #[derive(Debug)]
 pub struct Outcome {
     pub spec_source: String,
+    /// SHA-256 of the spec's text, hex.
+    pub spec_sha256: String,
     /// The target URL, and whether it is the embedded reference server.
     pub target: String,
     pub embedded: bool,

@@ -122,6 +122,13 @@ pub fn load_str(text: &str, source: &str) -> Result<Spec> {
         .collect();
 
     Ok(Spec {
+        sha256: {
+            use sha2::Digest;
+            sha2::Sha256::digest(text.as_bytes())
+                .iter()
+                .map(|byte| format!("{byte:02x}"))
+                .collect()
+        },
         source: source.to_string(),
         title: api.info.title.clone(),
         operations,

@@ -19,6 +19,8 @@ pub use schema::{Schema, Violation};
 pub struct Spec {
     /// Where the document came from: a path, or the embedded spec's name.
     pub source: String,
+    /// SHA-256 of the document's text, hex: which spec a report was made against.
+    pub sha256: String,
     pub title: String,
     pub operations: Vec<Operation>,
     /// Security schemes by name, in document order.
