@@ -378,3 +378,31 @@ fn secrets_never_appear_in_output() {
         "placeholders name the variable"
     );
 }
+
+/// The JUnit format is guarded by a snapshot of a small fixed-seed run against a faulty server.
+#[test]
+fn junit_format_snapshot() {
+    use specgate::server::Fault;
+    let server = TestServer::start(&[Fault::DeepErrorMissingCode]);
+    let dir = scratch("junit-snapshot");
+    let run = run_remote(
+        &server,
+        &[
+            "--phases",
+            "examples",
+            "--checks",
+            "status_documented,response_schema,case_expectations",
+        ],
+        &dir,
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let junit = run.junit.expect("a JUnit report");
+    let mut settings = snapshot_settings();
+    settings.add_filter(r#"timestamp="[^"]*""#, r#"timestamp="T""#);
+    settings.add_filter(r#"time="[0-9.e-]*""#, r#"time="S""#);
+    settings.add_filter(r"elapsed: [0-9.]+ s", "elapsed: S s");
+    settings.add_filter(r"date: [^\n<]*", "date: D");
+    settings.add_filter(r"Sg-[a-z]{5}-[A-Z]{5}7!", "Sg-FRESH7!");
+    settings.add_filter(r#"hostname="[^"]*""#, r#"hostname="H""#);
+    settings.bind(|| insta::assert_snapshot!("junit_faulty_examples", junit.replace("><", ">\n<")));
+}

@@ -55,6 +55,10 @@ pub fn write(outcome: &Outcome, secrets: &Secrets, mut sink: impl Write) -> std:
                             &secrets.scrub(&finding.message),
                         );
                         let mut text = details(record, check.id, secrets);
+                        if let Some(pointer) = &finding.pointer {
+                            text.insert_str(0, &format!("pointer: {pointer}\n"));
+                        }
+                        text.insert_str(0, &format!("rule: {}\n", check.description));
                         text.push_str(&super::terminal::replay_command(outcome, &record.id));
                         text.push('\n');
                         case.set_trace(&secrets.scrub(&text));
