@@ -431,7 +431,34 @@ impl Planner<'_> {
                 self.push(phase, index, draft);
             }
         }
+        // Path parameters that break servers: none of them names the test account, so a
+        // conformant server refuses each with a 4xx (which one depends on its routing).
+        for (label, user) in path_values() {
+            if let Some(Some(body)) = self.draw(operation) {
+                let intent = Intent::InvalidBody {
+                    rule: "path",
+                    properties: Vec::new(),
+                };
+                let draft = Draft {
+                    path_user: PathUser::Literal(user),
+                    ..own(&format!("path: {label}"), Some(body), intent, Origin::Fixed)
+                };
+                self.push(phase, index, draft);
+            }
+        }
     }
+}
+
+/// Odd values of the account's path parameter, with their labels.
+fn path_values() -> [(&'static str, String); 6] {
+    [
+        ("empty user id", String::new()),
+        ("user id of 2048 characters", "x".repeat(2048)),
+        ("user id with an encoded slash", "alice/../bob".into()),
+        ("user id `..`", "..".into()),
+        ("user id with a percent-encoded dot-dot", "%2e%2e".into()),
+        ("unicode user id", "ålice-🔑-\u{202E}".into()),
+    ]
 }
 
 fn media_type(operation: &Operation) -> &str {

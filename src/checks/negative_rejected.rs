@@ -6,7 +6,7 @@ use crate::plan::Intent;
 
 pub const CHECK: Check = Check {
     id: "negative_rejected",
-    description: "a request whose body breaks the schema is answered 4xx, never 2xx",
+    description: "a request that breaks the spec (its body or its path) is answered 4xx, never 2xx",
     severity: Severity::Error,
     evaluate,
 };
