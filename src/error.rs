@@ -13,6 +13,13 @@ pub enum Error {
     SpecRead { path: String, reason: String },
     #[error("cannot parse spec {path}: {reason}")]
     SpecParse { path: String, reason: String },
+    /// The linter found errors in the spec; `diagnostics` holds them rendered for people.
+    #[error("spec {path} has {errors} errors: specgate validate {path} shows them")]
+    SpecLint {
+        path: String,
+        errors: usize,
+        diagnostics: String,
+    },
     #[error("spec {path} cannot be used: {reason}")]
     SpecInvalid { path: String, reason: String },
     /// The target did not answer the first request with HTTP.
@@ -46,6 +53,7 @@ impl Error {
             | Error::SpecRead { .. }
             | Error::SpecParse { .. }
             | Error::SpecInvalid { .. }
+            | Error::SpecLint { .. }
             | Error::Target { .. }
             | Error::Serve { .. }
             | Error::Case { .. }

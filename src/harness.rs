@@ -37,7 +37,7 @@ pub async fn run(
     progress: Option<runner::Progress>,
     prompts: Option<tokio::sync::mpsc::UnboundedSender<oauth::Prompt>>,
 ) -> Result<Finished> {
-    let spec = spec::load(config.spec.as_deref())?;
+    let spec = spec::load_checked(config.spec.as_deref())?;
     let budget = Budget {
         cases: config.cases,
         rejected_cases: REJECTED_CASES.min(config.cases),

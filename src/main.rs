@@ -53,6 +53,9 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
+            if let Error::SpecLint { diagnostics, .. } = &error {
+                eprint!("{diagnostics}");
+            }
             eprintln!("specgate: error: {error}");
             ExitCode::from(error.exit_code())
         }
@@ -254,6 +257,14 @@ fn serve(args: ServeArgs) -> Result<u8, Error> {
                 token.user_id,
                 token.scopes.join(","),
                 token.value
+            );
+        }
+        for client in &fixture.clients {
+            println!(
+                "  oauth2 client {} secret {} (token endpoint http://{addr}/oauth/token, authorize http://{addr}/oauth/authorize)",
+                client.id,
+                client.secret,
+                addr = running.addr
             );
         }
         if !args.faults.is_empty() {

@@ -203,8 +203,17 @@ fn bad_input_exits_2_with_one_line() {
             "cannot parse spec broken.yaml",
         ),
         (&["run", "--spec", "empty.yaml"], &[], "empty"),
-        (&["run", "--spec", "binary.yaml"], &[], "not UTF-8"),
-        (&["run", "--spec", "swagger.yaml"], &[], "only OpenAPI 3.0"),
+        (
+            &["run", "--spec", "binary.yaml"],
+            &[],
+            "cannot parse spec binary.yaml",
+        ),
+        // A spec the linter finds errors in: its diagnostics, then the one-line error.
+        (
+            &["run", "--spec", "swagger.yaml"],
+            &[],
+            "error[version-unsupported]",
+        ),
         (
             &["run", "--target", "ftp://x", "--user-id", "a"],
             &password,
@@ -250,7 +259,8 @@ fn bad_input_exits_2_with_one_line() {
         assert_eq!(run.code, 2, "{args:?}: {}{}", run.stdout, run.stderr);
         assert!(run.stderr.contains(expected), "{args:?}: {}", run.stderr);
         assert!(!run.stderr.contains("panicked"), "{args:?}: {}", run.stderr);
-        if !args.contains(&"--bogus") && !args.contains(&"nonsense") && !args.contains(&"-1") {
+        let multi_line = ["--bogus", "nonsense", "-1", "swagger.yaml"];
+        if !args.iter().any(|arg| multi_line.contains(arg)) {
             assert_eq!(
                 run.stderr.trim().lines().count(),
                 1,
@@ -405,4 +415,43 @@ fn junit_format_snapshot() {
     settings.add_filter(r"Sg-[a-z]{5}-[A-Z]{5}7!", "Sg-FRESH7!");
     settings.add_filter(r#"hostname="[^"]*""#, r#"hostname="H""#);
     settings.bind(|| insta::assert_snapshot!("junit_faulty_examples", junit.replace("><", ">\n<")));
+}
+
+/// The JUnit report as a CI consumer reads it: Python's junitparser, which GitHub's popular
+/// test-result actions use, finds the same totals as the run.
+#[test]
+fn junit_reads_in_python_junitparser() {
+    use specgate::server::Fault;
+    let server = TestServer::start(&[Fault::ScopeNotEnforced]);
+    let dir = scratch("junitparser");
+    let run = run_remote(&server, &["--cases", "4"], &dir);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let junit = run.junit.expect("a JUnit report");
+    let ours = junit_parser::from_reader(std::io::Cursor::new(junit.as_bytes())).unwrap();
+    let script = "import sys, junitparser\n\
+        xml = junitparser.JUnitXml.fromfile(sys.argv[1])\n\
+        tests = failures = skipped = 0\n\
+        for suite in xml:\n\
+        \x20   for case in suite:\n\
+        \x20       tests += 1\n\
+        \x20       failures += any(isinstance(r, junitparser.Failure) for r in case.result)\n\
+        \x20       skipped += any(isinstance(r, junitparser.Skipped) for r in case.result)\n\
+        print(tests, failures, skipped)\n";
+    let output = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(dir.join("junit.xml"))
+        .output()
+        .expect("python3 runs (the README's test command installs junitparser)");
+    assert!(
+        output.status.success(),
+        "junitparser could not read the report (is it installed? pip install junitparser): {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let counts: Vec<u64> = String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .map(|n| n.parse().expect("a count"))
+        .collect();
+    let skipped: u64 = ours.suites.iter().map(|suite| suite.skipped).sum();
+    assert_eq!(counts, [ours.tests, ours.failures, skipped]);
+    assert!(ours.failures > 0);
 }

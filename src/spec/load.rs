@@ -14,6 +14,57 @@ use crate::error::{Error, Result};
 pub const EMBEDDED_SPEC: &str = include_str!("../../specs/privx-local-user-store.yaml");
 pub const EMBEDDED_NAME: &str = "specs/privx-local-user-store.yaml (embedded)";
 
+/// Lints the spec at `path` (or the embedded one) first and refuses it if the linter finds an
+/// error: `specgate run` must not test against a spec whose holes would weaken every check.
+pub fn load_checked(path: Option<&Path>) -> Result<Spec> {
+    let (bytes, shown) = match path {
+        None => (EMBEDDED_SPEC.as_bytes().to_vec(), EMBEDDED_NAME.to_string()),
+        Some(path) => {
+            let shown = path.display().to_string();
+            let bytes = std::fs::read(path).map_err(|error| Error::SpecRead {
+                path: shown.clone(),
+                reason: error.to_string().to_lowercase(),
+            })?;
+            (bytes, shown)
+        }
+    };
+    let linted = super::lint::lint(&bytes, &shown);
+    let errors = match &linted.result {
+        Err(error) => {
+            return Err(Error::SpecParse {
+                path: shown,
+                reason: match (error.line, error.column) {
+                    (Some(line), Some(column)) => {
+                        format!("{} (line {line}, column {column})", error.message)
+                    }
+                    _ => error.message.clone(),
+                },
+            })
+        }
+        Ok(found) => found
+            .iter()
+            .filter(|diagnostic| diagnostic.severity == super::lint::Severity::Error)
+            .count(),
+    };
+    if errors > 0 {
+        let mut rendered = Vec::new();
+        let _ = super::lint::render(
+            std::slice::from_ref(&linted),
+            super::lint::Format::Human,
+            &mut rendered,
+        );
+        return Err(Error::SpecLint {
+            path: shown,
+            errors,
+            diagnostics: String::from_utf8_lossy(&rendered).into_owned(),
+        });
+    }
+    match std::str::from_utf8(&bytes) {
+        Ok(text) => load_str(text, &shown),
+        Err(_) => load(path),
+    }
+}
+
 /// Loads the spec at `path`, or the embedded one when `path` is `None`.
 pub fn load(path: Option<&Path>) -> Result<Spec> {
     let Some(path) = path else {

@@ -11,7 +11,7 @@ mod schema;
 
 use std::collections::BTreeMap;
 
-pub use load::{load, load_str, EMBEDDED_NAME, EMBEDDED_SPEC};
+pub use load::{load, load_checked, load_str, EMBEDDED_NAME, EMBEDDED_SPEC};
 pub use schema::{Schema, Violation};
 
 /// A loaded, compiled spec.

@@ -306,7 +306,7 @@ impl<'a> Checker<'a> {
                 if let Some(errors) = errors.as_deref_mut() {
                     errors.push((
                         place.clone(),
-                        format!("required property `{}` is missing", super::yaml::clip(name)),
+                        format!("required property `{}` is missing", super::tree::clip(name)),
                     ));
                 }
             }
@@ -347,7 +347,7 @@ impl<'a> Checker<'a> {
                             place.clone(),
                             format!(
                                 "property `{}` is not allowed (`additionalProperties: false`)",
-                                super::yaml::clip(&entry.key)
+                                super::tree::clip(&entry.key)
                             ),
                         ));
                     }

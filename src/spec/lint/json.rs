@@ -7,8 +7,8 @@
 
 use std::collections::HashSet;
 
-use super::tree::{Entry, Map, Node, Span, Value};
-use super::yaml::{clip, MAX_DEPTH};
+use super::tree::{clip, Entry, Map, Node, Span, Value};
+use super::yaml::MAX_DEPTH;
 use super::ParseError;
 
 /// Objects with more members than this find duplicate keys through a hash set.

@@ -11,9 +11,8 @@ use super::model::{
     Kind, API_KEY_SCHEME, FLOW_URLS, HTTP_SCHEME, OAUTH2_SCHEME, OPEN_ID_CONNECT_SCHEME, PATH_ITEM,
 };
 use super::paths::template_variables;
-use super::tree::{Node, Span};
+use super::tree::{clip, Node, Span};
 use super::walk::{ExampleSite, RefSite, Site, Walker};
-use super::yaml::clip;
 use super::Severity;
 
 /// The `openapi` version check, before anything else: `Err` when the document is not

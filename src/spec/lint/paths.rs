@@ -9,9 +9,8 @@ use std::collections::HashMap;
 
 use super::model::METHODS;
 use super::refs::follow;
-use super::tree::{join, join_index, Node, Span};
+use super::tree::{clip, join, join_index, Node, Span};
 use super::walk::{anchor, diagnostic, Site};
-use super::yaml::clip;
 use super::{Diagnostic, Severity};
 
 /// The variables of a path template, in order; `Err` says what is malformed.

@@ -1,5 +1,5 @@
 //! References: every `$ref` resolves, lands on the kind of object expected there, and no
-//! chain of references (with `allOf`/`anyOf`/`oneOf`/`not`, which add no structure) loops
+//! chain of references (with `allOf` and `not`, which add no structure) loops
 //! back to where it started.
 //!
 //! Local references (`#/…`) resolve in the document; relative file references
@@ -12,9 +12,8 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::model::{component_kind, Shape};
-use super::tree::{fragment_pointer, Node};
+use super::tree::{clip, fragment_pointer, Node};
 use super::walk::{diagnostic, RefSite, Walker};
-use super::yaml::clip;
 use super::{Diagnostic, Severity};
 
 /// Longest chain of references followed before giving up (the cycle rule reports loops).

@@ -7,9 +7,8 @@
 use std::collections::HashSet;
 
 use super::model::{Shape, SCHEMA};
-use super::tree::{join, join_index, Node, Span, Value};
+use super::tree::{clip, join, join_index, Node, Span, Value};
 use super::walk::{describe, ExampleSite, RefSite, Walker};
-use super::yaml::clip;
 use super::Severity;
 
 const TYPES: [&str; 6] = ["string", "number", "integer", "boolean", "array", "object"];
@@ -104,13 +103,15 @@ pub fn schema<'a>(w: &mut Walker<'a>, node: &'a Node, at: Span) {
             });
         }
     }
-    for keyword in ["allOf", "anyOf", "oneOf"] {
-        if let Some(items) = node.get(keyword).and_then(Node::as_list) {
-            let pointer = w.pointer();
-            let base = join(&pointer, keyword);
-            for index in 0..items.len() {
-                w.edge(pointer.clone(), join_index(&base, index));
-            }
+    // `allOf` and `not` apply their subschemas to the same value, so a cycle through them
+    // never ends. `anyOf` and `oneOf` do too, but an alternative can end the recursion, and
+    // the common polymorphism pattern (a parent that is `oneOf` its children, each child
+    // `allOf` the parent) goes through them: those edges are left out.
+    if let Some(items) = node.get("allOf").and_then(Node::as_list) {
+        let pointer = w.pointer();
+        let base = join(&pointer, "allOf");
+        for index in 0..items.len() {
+            w.edge(pointer.clone(), join_index(&base, index));
         }
     }
     if node.get("not").is_some() {

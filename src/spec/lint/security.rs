@@ -6,9 +6,8 @@
 //! lists them), so they are never checked.
 
 use super::refs::follow;
-use super::tree::{join, join_index, Node};
+use super::tree::{clip, join, join_index, Node};
 use super::walk::{diagnostic, Site};
-use super::yaml::clip;
 use super::{Diagnostic, Severity};
 
 pub fn check(root: &Node, requirements: &[Site<'_>], out: &mut Vec<Diagnostic>) {

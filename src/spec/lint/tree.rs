@@ -2,8 +2,8 @@
 //! place in the source (line, column and byte range).
 //!
 //! Both parsers (`yaml.rs`, `json.rs`) build this tree; the rules only read it. It also knows
-//! JSON pointers: how to escape a segment, how to find the node a local `$ref` names, and how
-//! to turn a subtree into a `serde_json::Value` for schema validation. It does not parse.
+//! JSON pointers: how to escape a segment and how to find the node a local `$ref` names. It
+//! does not parse.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -214,6 +214,17 @@ impl Node {
             total += child.count(limit - total);
         }
         total
+    }
+}
+
+/// A key or name shortened for a message.
+pub fn clip(text: &str) -> String {
+    const MAX: usize = 60;
+    if text.chars().count() <= MAX {
+        text.to_string()
+    } else {
+        let head: String = text.chars().take(MAX).collect();
+        format!("{head}…")
     }
 }
 

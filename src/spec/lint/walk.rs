@@ -7,8 +7,7 @@
 //! rules in `refs.rs`, `paths.rs`, `security.rs` and `examples.rs` do.
 
 use super::model::{Kind, Shape};
-use super::tree::{push_segment, Node, Span, Value};
-use super::yaml::clip;
+use super::tree::{clip, push_segment, Node, Span, Value};
 use super::{Diagnostic, Severity};
 
 /// Longest message kept: a message names things, it never quotes a whole value.
@@ -58,7 +57,7 @@ pub struct Walker<'a> {
     path: Vec<Seg<'a>>,
     pub found: Vec<Diagnostic>,
     pub refs: Vec<RefSite<'a>>,
-    /// Schema → subschema edges that add no structure (`allOf`, `anyOf`, `oneOf`, `not`).
+    /// Schema → subschema edges that add no structure (`allOf`, `not`).
     pub edges: Vec<(String, String)>,
     pub examples: Vec<ExampleSite<'a>>,
     pub requirements: Vec<Site<'a>>,

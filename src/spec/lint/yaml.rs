@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_saphyr::granit_parser::{Event, Marker, Parser, ScalarStyle, ScanError, Span as Range};
 
-use super::tree::{Entry, Map, Node, Span, Value};
+use super::tree::{clip, Entry, Map, Node, Span, Value};
 use super::ParseError;
 
 /// Deeper nesting is refused: no real spec comes near it, and it bounds every recursive walk.
@@ -393,17 +393,6 @@ fn to_u32(value: usize) -> u32 {
     u32::try_from(value).unwrap_or(u32::MAX)
 }
 
-/// A key or name shortened for a message.
-pub fn clip(text: &str) -> String {
-    const MAX: usize = 60;
-    if text.chars().count() <= MAX {
-        text.to_string()
-    } else {
-        let head: String = text.chars().take(MAX).collect();
-        format!("{head}…")
-    }
-}
-
 /// Types a scalar as the YAML 1.2 core schema does: only plain scalars can be other than
 /// strings, unless a core tag (`!!int`) says otherwise.
 fn scalar(text: &str, style: ScalarStyle, core: Option<&str>, tagged: bool) -> Value {
@@ -641,7 +630,10 @@ mod tests {
         let wrap = |inner: &str| format!("{}{inner}{}", "[".repeat(150), "]".repeat(150));
         let mut text = format!("a0: &a0 {}\n", wrap("x"));
         for level in 1..5 {
-            text.push_str(&format!("a{level}: &a{level} {}\n", wrap(&format!("*a{}", level - 1))));
+            text.push_str(&format!(
+                "a{level}: &a{level} {}\n",
+                wrap(&format!("*a{}", level - 1))
+            ));
         }
         assert!(error(&text).message.contains("nesting"));
     }
