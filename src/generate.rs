@@ -1817,7 +1817,11 @@ fn array_breaks(
     if let Some(min) = length(node, "minItems").filter(|min| *min > 0 && *min <= items.len()) {
         found.push((
             "minItems",
-            format!("`{name}` has {} items (minItems {min})", min - 1),
+            format!(
+                "`{name}` has {} item{} (minItems {min})",
+                min - 1,
+                if min == 2 { "" } else { "s" }
+            ),
             Value::Array(items[..min - 1].to_vec()),
         ));
     }
@@ -2168,6 +2172,8 @@ mod tests {
             json!({"type": "integer", "minimum": 5, "maximum": 5, "exclusiveMaximum": true}),
             json!({"type": "number", "minimum": 5, "maximum": 5, "exclusiveMinimum": true}),
             json!({"type": "number", "minimum": -1.7e308, "maximum": 1.7e308}),
+            json!({"type": "number", "minimum": 5, "maximum": 5}),
+            json!({"type": "integer", "minimum": 5, "maximum": 5, "multipleOf": 5}),
             json!({"type": "number", "multipleOf": 1e-300, "minimum": 1e300}),
             json!({"type": "number", "multipleOf": "3"}),
             json!({"type": "array", "minItems": 1_000_000}),

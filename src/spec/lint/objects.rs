@@ -375,6 +375,14 @@ fn serialisation<'a>(w: &mut Walker<'a>, node: &'a Node, at: Span, what: &str) {
                 let place = node.entry("content").map_or(at, |entry| entry.key_at);
                 w.error_in("parameter-schema-content", "content", place, message);
             }
+            // These describe how a `schema` is serialised, or exemplify it; with `content`
+            // the media type says both (the OpenAPI 3.0 JSON Schema forbids them here).
+            for field in ["style", "explode", "allowReserved", "example", "examples"] {
+                if let Some(entry) = node.entry(field) {
+                    let message = format!("a {what} with `content` cannot have `{field}`");
+                    w.error_in("parameter-schema-content", field, entry.key_at, message);
+                }
+            }
         }
         (Some(_), None) => {}
     }
