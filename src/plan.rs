@@ -380,7 +380,12 @@ impl Planner<'_> {
             }
         }
         let media_type = media_type(operation);
-        for mutation in generate::mutations(schema, &sample_value, media_type) {
+        let mut mutations = generate::mutations(schema, &sample_value, media_type);
+        // One body far over any sane size limit, where the body is read.
+        if allowed {
+            mutations.push(generate::oversized(&sample_value, media_type));
+        }
+        for mutation in mutations {
             let body = Body {
                 value: mutation.value,
                 encoding: mutation.encoding,

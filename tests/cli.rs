@@ -455,3 +455,20 @@ fn junit_reads_in_python_junitparser() {
     assert_eq!(counts, [ours.tests, ours.failures, skipped]);
     assert!(ours.failures > 0);
 }
+
+/// `validate --format github` annotates each finding at its file and line.
+#[test]
+fn validate_github_format_annotates_file_and_line() {
+    let dir = scratch("validate-github");
+    std::fs::write(
+        dir.join("bad.yaml"),
+        "openapi: 3.0.3\ninfo: {title: t, version: \"1\"}\npaths:\n  /a/{x}:\n    get:\n      responses: {\"200\": {description: ok}}\n",
+    )
+    .unwrap();
+    let run = specgate(&["validate", "--format", "github", "bad.yaml"], &[], &dir);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.stdout.lines().next(),
+        Some("::error file=bad.yaml,line=5,col=5,title=specgate path-param-missing::`GET /a/{x}`: path variable `{x}` has no `in: path` parameter (/paths/~1a~1{x}/get)")
+    );
+}

@@ -72,6 +72,8 @@ pub enum Format {
     Human,
     Json,
     Junit,
+    /// GitHub Actions workflow annotations, each at its file and line.
+    Github,
 }
 
 /// One linted document: where it came from, its text, and the result.
@@ -243,6 +245,7 @@ pub fn render(documents: &[Linted], format: Format, out: impl Write) -> std::io:
         Format::Human => render::human(documents, out),
         Format::Json => render::json(documents, out),
         Format::Junit => render::junit(documents, out),
+        Format::Github => render::github(documents, out),
     }
 }
 

@@ -472,6 +472,53 @@ impl<'a> SpanContents<'a> for Shifted<'a> {
     }
 }
 
+/// One `::error`/`::warning` workflow command per diagnostic (and per unparseable file), with
+/// the file, line and column GitHub places it at.
+pub fn github(documents: &[Linted], mut out: impl Write) -> std::io::Result<()> {
+    for document in documents {
+        let file = escape_property(&document.source);
+        match &document.result {
+            Err(error) => writeln!(
+                out,
+                "::error file={file},line={},col={},title=specgate validate::{}",
+                error.line.unwrap_or(1),
+                error.column.unwrap_or(1),
+                escape_data(&error.message)
+            )?,
+            Ok(diagnostics) => {
+                for diagnostic in diagnostics {
+                    let level = match diagnostic.severity {
+                        Severity::Error => "error",
+                        Severity::Warning => "warning",
+                    };
+                    writeln!(
+                        out,
+                        "::{level} file={file},line={},col={},title={}::{} ({})",
+                        diagnostic.line,
+                        diagnostic.column,
+                        escape_property(&format!("specgate {}", diagnostic.rule)),
+                        escape_data(&diagnostic.message),
+                        escape_data(&diagnostic.pointer)
+                    )?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// GitHub's escaping of a workflow command's message.
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// GitHub's escaping of a workflow command's property values.
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
