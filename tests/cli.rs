@@ -472,3 +472,45 @@ fn validate_github_format_annotates_file_and_line() {
         Some("::error file=bad.yaml,line=5,col=5,title=specgate path-param-missing::`GET /a/{x}`: path variable `{x}` has no `in: path` parameter (/paths/~1a~1{x}/get)")
     );
 }
+
+/// Warnings pass the gate unless `--fail-on warning` (or `--strict`) says otherwise.
+#[test]
+fn fail_on_warning_turns_warnings_into_a_failed_gate() {
+    use specgate::server::Fault;
+    let server = TestServer::start(&[Fault::WrongErrorSemantics]);
+    let dir = scratch("fail-on");
+    let only = ["--checks", "error_semantics", "--phases", "coverage"];
+    let lenient = run_remote(&server, &only, &dir);
+    assert_eq!(lenient.code, 0, "{}{}", lenient.stdout, lenient.stderr);
+    assert!(
+        lenient.stdout.contains("WARN error_semantics"),
+        "{}",
+        lenient.stdout
+    );
+    let mut strict = only.to_vec();
+    strict.extend(["--fail-on", "warning"]);
+    let gated = run_remote(&server, &strict, &dir);
+    assert_eq!(gated.code, 1, "{}{}", gated.stdout, gated.stderr);
+}
+
+/// The JUnit report has a suite per credential of the scope matrix.
+#[test]
+fn junit_has_a_suite_per_scope() {
+    use specgate::server::Fault;
+    let server = TestServer::start(&[Fault::ScopeNotEnforced]);
+    let dir = scratch("scope-suites");
+    let run = run_remote(&server, &["--cases", "3", "--phases", "fuzz"], &dir);
+    assert_eq!(run.code, 1);
+    let junit = run.junit.expect("a JUnit report");
+    let suites = junit_parser::from_reader(std::io::Cursor::new(junit.as_bytes())).unwrap();
+    let failures = |name: &str| {
+        suites
+            .suites
+            .iter()
+            .find(|suite| suite.name == name)
+            .map(|suite| (suite.tests, suite.failures))
+    };
+    assert_eq!(failures("specgate.scope.admin"), Some((1, 1)));
+    assert_eq!(failures("specgate.scope.user"), Some((1, 0)));
+    assert_eq!(failures("specgate.scope.no-token"), Some((1, 0)));
+}

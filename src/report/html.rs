@@ -312,7 +312,7 @@ fn matrix(page: &mut String, outcome: &Outcome, secrets: &Secrets) {
                 escape(&secrets.scrub(&row.operation))
             );
         }
-        let (class, verdict) = match json::agrees(row) {
+        let (class, verdict) = match row.agrees() {
             Some(true) => ("agree", "agrees"),
             Some(false) => ("disagree", "DISAGREES"),
             None => ("neutral", ""),

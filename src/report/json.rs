@@ -17,7 +17,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::{curl, junit, Expected, MatrixRow, Outcome, Record, Restore};
+use super::{curl, junit, Expected, Outcome, Record, Restore};
 use crate::checks::{self, Finding, Severity};
 use crate::client::Exchange;
 use crate::redact::Secrets;
@@ -238,7 +238,7 @@ impl Document {
                         .iter()
                         .map(|(status, count)| (scrub(status), *count))
                         .collect(),
-                    agrees: agrees(row),
+                    agrees: row.agrees(),
                 })
                 .collect(),
             warnings: outcome.warnings.iter().map(|w| scrub(w)).collect(),
@@ -349,29 +349,6 @@ pub(super) fn by_check(outcome: &Outcome) -> Vec<Group<'_>> {
     groups
 }
 
-/// Whether a matrix row's observed statuses agree with what the spec expects of its
-/// credential; None when nothing was sent or nothing is expected.
-///
-/// A credential the spec accepts agrees when no request was refused for its token (401/403),
-/// failed (5xx) or went unanswered: another 4xx is the server's policy refusing a body, which
-/// `positive_accepted` judges, not the scope. A credential the spec refuses agrees only when
-/// every request was answered 401 or 403.
-pub(super) fn agrees(row: &MatrixRow) -> Option<bool> {
-    if row.observed.is_empty() {
-        return None;
-    }
-    let statuses = || row.observed.keys().map(|key| key.parse::<u16>().ok());
-    match row.expected {
-        Expected::NoToken => None,
-        Expected::Accepted => Some(statuses().all(|status| {
-            status.is_some_and(|s| {
-                (200..300).contains(&s) || ((400..500).contains(&s) && !matches!(s, 401 | 403))
-            })
-        })),
-        Expected::Refused => Some(statuses().all(|status| matches!(status, Some(401 | 403)))),
-    }
-}
-
 pub(super) fn expected_name(expected: Expected) -> &'static str {
     match expected {
         Expected::Accepted => "accepted",
@@ -416,8 +393,8 @@ mod tests {
     use super::*;
     use crate::auth::Credential;
 
-    fn row(expected: Expected, observed: &[(&str, usize)]) -> MatrixRow {
-        MatrixRow {
+    fn row(expected: Expected, observed: &[(&str, usize)]) -> crate::report::MatrixRow {
+        crate::report::MatrixRow {
             operation: "Op".into(),
             credential: Credential::Anonymous,
             expected,
@@ -447,7 +424,7 @@ mod tests {
         ];
         for (expected, observed, agreement) in table {
             assert_eq!(
-                agrees(&row(*expected, observed)),
+                row(*expected, observed).agrees(),
                 *agreement,
                 "{expected:?} {observed:?}"
             );

@@ -82,6 +82,52 @@ pub fn write(outcome: &Outcome, secrets: &Secrets, mut sink: impl Write) -> std:
         }
         report.add_testsuite(suite.build());
     }
+    // The scope matrix: a suite per credential, a case per operation saying whether what came
+    // back agrees with what the spec expects of it.
+    let scopes_checked = ["scope_enforced", "auth_required"]
+        .iter()
+        .any(|id| outcome.checks.contains(id));
+    for row in outcome.matrix.iter().filter(|_| scopes_checked) {
+        let credential = row.credential.to_string();
+        let mut suite = TestSuiteBuilder::new(&format!("specgate.scope.{credential}"));
+        let expected = match row.expected {
+            super::Expected::Accepted => "accepted",
+            super::Expected::Refused => "refused",
+            super::Expected::NoToken => "no token",
+        };
+        let observed: Vec<String> = row
+            .observed
+            .iter()
+            .map(|(status, count)| format!("{status} ×{count}"))
+            .collect();
+        let name = format!("{} [{credential}] expected {expected}", row.operation);
+        let mut case = match row.agrees() {
+            Some(true) => TestCaseBuilder::success(&name, Duration::ZERO),
+            Some(false) => {
+                let mut case = TestCaseBuilder::failure(
+                    &name,
+                    Duration::ZERO,
+                    "scope_matrix",
+                    &format!("expected {expected}, observed {}", observed.join(", ")),
+                );
+                case.set_trace("the scope_enforced, auth_required and positive_accepted suites name each request");
+                case
+            }
+            None => TestCaseBuilder::skipped_with_cause(
+                &name,
+                "not-exercised",
+                if row.expected == super::Expected::NoToken {
+                    "no token was configured for this scope"
+                } else {
+                    "no valid request was sent with this credential"
+                },
+            ),
+        };
+        case.set_classname(&format!("specgate.scope.{credential}"));
+        skipped.push(usize::from(row.agrees().is_none()));
+        suite.add_testcase(case.build());
+        report.add_testsuite(suite.build());
+    }
     let report = report.build();
     let mut xml = Vec::new();
     report

@@ -141,7 +141,7 @@ fn render(outcome: &Outcome, secrets: &Secrets) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let agreement = match json::agrees(row) {
+        let agreement = match row.agrees() {
             Some(true) => "✅",
             Some(false) => "❌",
             None => "",

@@ -79,6 +79,31 @@ pub struct MatrixRow {
     pub observed: BTreeMap<String, usize>,
 }
 
+impl MatrixRow {
+    /// Whether a matrix row's observed statuses agree with what the spec expects of its
+    /// credential; None when nothing was sent or nothing is expected.
+    ///
+    /// A credential the spec accepts agrees when no request was refused for its token (401/403),
+    /// failed (5xx) or went unanswered: another 4xx is the server's policy refusing a body, which
+    /// `positive_accepted` judges, not the scope. A credential the spec refuses agrees only when
+    /// every request was answered 401 or 403.
+    pub fn agrees(&self) -> Option<bool> {
+        if self.observed.is_empty() {
+            return None;
+        }
+        let statuses = || self.observed.keys().map(|key| key.parse::<u16>().ok());
+        match self.expected {
+            Expected::NoToken => None,
+            Expected::Accepted => Some(statuses().all(|status| {
+                status.is_some_and(|s| {
+                    (200..300).contains(&s) || ((400..500).contains(&s) && !matches!(s, 401 | 403))
+                })
+            })),
+            Expected::Refused => Some(statuses().all(|status| matches!(status, Some(401 | 403)))),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Expected {
     Accepted,
