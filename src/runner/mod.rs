@@ -5,6 +5,9 @@
 //! probes that prove what state it is in (the old password fails, the new one works, or the
 //! password is as it was) and keeps track of the password, which it puts back at the end.
 
+mod shrink;
+mod summary;
+
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -19,24 +22,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::client::{Client, Exchange, Request};
 use crate::config::Override;
 use crate::error::{Error, Result};
-use crate::generate;
 use crate::generate::{Encoding, Generator};
 use crate::pacing::{Pacer, Sent};
-use crate::plan::{self, Body, Budget, Case, Intent, Origin, PasswordContract, PathUser, Probe};
-use crate::report::{Expected, MatrixRow, Outcome, Record, Restore};
+use crate::plan::{self, Body, Budget, Case, Intent, PasswordContract, PathUser, Probe};
+use crate::report::{Outcome, Record, Restore};
 use crate::spec::{Operation, SecurityScheme, Spec};
-
-/// Checks that judge the answer alone, so that a smaller request can still provoke the same
-/// failure: these are shrunk.
-const SHRINKABLE: [&str; 7] = [
-    "timeout",
-    "server_error",
-    "status_documented",
-    "content_type",
-    "response_schema",
-    "positive_accepted",
-    "no_secret_echo",
-];
 
 /// After this many transport failures in a row the target is taken to be down.
 const MAX_CONSECUTIVE_TRANSPORT_FAILURES: usize = 3;
@@ -259,8 +249,8 @@ pub async fn run(
         (_, Some(reason)) => Restore::Failed(reason),
         (restore, None) => restore,
     };
-    let matrix = matrix(spec, scheme, settings, &runner.records, &cases);
-    let warnings = setup_warnings(
+    let matrix = summary::matrix(spec, scheme, settings, &runner.records, &cases);
+    let warnings = summary::setup_warnings(
         &runner.records,
         &cases,
         spec,
@@ -374,221 +364,6 @@ impl<'a> Runner<'a> {
             refreshed: Vec::new(),
             notes: settings.notes.clone(),
         }
-    }
-
-    /// Shrinks the first failure of each check that a smaller input may still provoke, against
-    /// the live target, keeping the account in a known state at every step; the smallest
-    /// failing request is recorded as `<case>.min`.
-    async fn shrink_failure(&mut self, case: &Case) {
-        if self.settings.max_shrink_steps == 0 || self.client.is_none() {
-            return;
-        }
-        let Some(record) = self.records.iter().find(|record| record.id == case.id) else {
-            return;
-        };
-        let Some(check) = record
-            .verdicts
-            .iter()
-            .filter(|(_, verdict)| matches!(verdict, Verdict::Fail(_)))
-            .map(|(id, _)| *id)
-            .find(|id| SHRINKABLE.contains(id) && !self.shrunk.contains(id))
-        else {
-            return;
-        };
-        let Some(check) = checks::find(check) else {
-            return;
-        };
-        let found = match &case.origin {
-            Origin::Drawn => self.shrink_drawn(case, check).await,
-            Origin::Boundary { property } => self.shrink_boundary(case, check, property).await,
-            Origin::Fixed => return,
-        };
-        self.shrunk.push(check.id);
-        if let Some((sent, steps)) = found {
-            let label = format!("{} (shrunk in {steps} steps)", case.label);
-            self.record(
-                case,
-                &format!("{}.min", case.id),
-                &label,
-                &case.intent,
-                sent,
-            );
-        }
-    }
-
-    /// proptest's shrinking of the case's drawn body, each candidate sent for real.
-    async fn shrink_drawn(&mut self, case: &Case, check: &Check) -> Option<(Sent, usize)> {
-        let operation = &self.spec.operations[case.operation];
-        let schema = operation.request_body.as_ref()?.schema.as_ref()?;
-        let contract = PasswordContract::detect(operation);
-        let strategy = generate::body_strategy(schema, contract.as_ref());
-        let mut tree = Generator::new(case.seed).tree(&strategy)?;
-        let (mut best, mut steps) = (None, 0);
-        let mut more = tree.simplify();
-        while more && steps < self.settings.max_shrink_steps {
-            steps += 1;
-            match self.try_body(case, check, tree.current()).await {
-                Some(sent) => {
-                    best = Some((sent, steps));
-                    more = tree.simplify();
-                }
-                None => more = tree.complicate(),
-            }
-        }
-        best
-    }
-
-    /// The shortest prefix of a boundary string that still fails, then the shortest suffix of
-    /// that, by bisection: boundary values are long, and what they test is their length or a
-    /// character in them.
-    async fn shrink_boundary(
-        &mut self,
-        case: &Case,
-        check: &Check,
-        property: &str,
-    ) -> Option<(Sent, usize)> {
-        let value = case.body.as_ref()?.value.clone()?;
-        let text: Vec<char> = value.get(property)?.as_str()?.chars().collect();
-        let with = |chars: &[char]| {
-            let mut candidate = value.clone();
-            if let Some(object) = candidate.as_object_mut() {
-                object.insert(property.into(), Value::String(chars.iter().collect()));
-            }
-            candidate
-        };
-        let (mut best, mut steps) = (None, 0);
-        // The shortest failing prefix: text[..end].
-        let (mut low, mut end) = (0, text.len());
-        while low < end && steps < self.settings.max_shrink_steps {
-            steps += 1;
-            let middle = (low + end) / 2;
-            match self.try_body(case, check, with(&text[..middle])).await {
-                Some(sent) => {
-                    best = Some((sent, steps));
-                    end = middle;
-                }
-                None => low = middle + 1,
-            }
-        }
-        // Then the latest start that still fails: text[start..end].
-        let (mut start, mut high) = (0, end);
-        while start < high && steps < self.settings.max_shrink_steps {
-            steps += 1;
-            let middle = (start + high).div_ceil(2);
-            match self.try_body(case, check, with(&text[middle..end])).await {
-                Some(sent) => {
-                    best = Some((sent, steps));
-                    start = middle;
-                }
-                None => high = middle - 1,
-            }
-        }
-        best
-    }
-
-    /// Sends `value` as the case's body and says whether `check` still fails on the answer,
-    /// after checking that the bytes sent are still of the case's class; then puts the
-    /// account back in a known state. Nothing is recorded.
-    async fn try_body(&mut self, case: &Case, check: &Check, value: Value) -> Option<Sent> {
-        let operation = &self.spec.operations[case.operation];
-        let contract = PasswordContract::detect(operation);
-        let template = case.body.as_ref()?;
-        let body = Body {
-            value: Some(value),
-            ..template.clone()
-        };
-        let body = self.bind(&body, contract.as_ref());
-        let request = self.request(operation, &case.credential, &case.path_user, Some(&body));
-        let sent = self.send(request).await;
-        let class_kept = match (&case.intent, operation.request_body.as_ref()) {
-            (Intent::Valid, Some(request)) => {
-                body.encoding == Encoding::LoneSurrogate
-                    || request.schema.as_ref().is_none_or(|schema| {
-                        serde_json::from_slice(&sent.exchange.request.body)
-                            .is_ok_and(|sent: Value| schema.is_valid(&sent))
-                    })
-            }
-            _ => true,
-        };
-        let observation = Observation {
-            operation,
-            intent: &case.intent,
-            credential: &case.credential,
-            allowed: plan::accepts(operation, self.scheme, &case.credential),
-            exchange: &sent.exchange,
-            extra_statuses: self
-                .settings
-                .overrides
-                .get(&operation.id)
-                .map_or(&[], |a| a.extra_statuses.as_slice()),
-        };
-        let fails = class_kept && matches!((check.evaluate)(&observation), Verdict::Fail(_));
-        if let Some(contract) = &contract {
-            let attempted = body
-                .value
-                .as_ref()
-                .and_then(|value| value.get(&contract.new))
-                .and_then(Value::as_str)
-                .map(str::to_string);
-            let accepted = sent
-                .exchange
-                .response
-                .as_ref()
-                .is_ok_and(|r| is_success(r.status));
-            self.settle(operation, contract, attempted, accepted).await;
-        }
-        fails.then_some(sent)
-    }
-
-    /// Finds the account's password after an unrecorded request, most likely first, and moves
-    /// it to a fresh one the run knows.
-    async fn settle(
-        &mut self,
-        operation: &Operation,
-        contract: &PasswordContract,
-        attempted: Option<String>,
-        accepted: bool,
-    ) {
-        let Some(index) = self
-            .spec
-            .operations
-            .iter()
-            .position(|o| std::ptr::eq(o, operation))
-        else {
-            return;
-        };
-        let Some(credential) = self.owner_credential(operation) else {
-            return;
-        };
-        let current: Vec<String> = self.password.iter().cloned().collect();
-        let mut candidates: Vec<String> = Vec::new();
-        for candidate in if accepted {
-            [attempted, current.first().cloned()]
-        } else {
-            [current.first().cloned(), attempted]
-        }
-        .into_iter()
-        .flatten()
-        {
-            if !candidates.contains(&candidate) {
-                candidates.push(candidate);
-            }
-        }
-        for candidate in candidates {
-            let fresh = self.generator.fresh_password();
-            if let Ok(status) = self
-                .change(index, contract, &credential, &candidate, &fresh)
-                .await
-            {
-                if is_success(status) {
-                    self.remember(&fresh);
-                    self.password = Some(fresh);
-                    self.changed = true;
-                    return;
-                }
-            }
-        }
-        self.password = None;
     }
 
     /// Sends at the agreed pace, retrying throttled answers. Without a client (planning only)
@@ -814,16 +589,7 @@ impl<'a> Runner<'a> {
         };
         let operation = &self.spec.operations[case.operation];
         let fresh = self.generator.fresh_password();
-        let body = change_body(operation, contract, &password, &fresh);
-        let mut request = self.request(
-            operation,
-            &Credential::Anonymous,
-            &PathUser::Other,
-            Some(&body),
-        );
-        request
-            .headers
-            .push(("authorization".into(), format!("Bearer {token}")));
+        let request = self.other_change(operation, contract, &token, &password, &fresh);
         let sent = self.send(request).await;
         let status = sent.exchange.response.as_ref().ok().map(|r| r.status);
         let id = format!("{}.1", case.id);
@@ -853,16 +619,7 @@ impl<'a> Runner<'a> {
         // A server that kept no change still takes the original password: restored too.
         let mut restored = false;
         for from in [from, password.clone()] {
-            let body = change_body(operation, contract, &from, &password);
-            let mut request = self.request(
-                operation,
-                &Credential::Anonymous,
-                &PathUser::Other,
-                Some(&body),
-            );
-            request
-                .headers
-                .push(("authorization".into(), format!("Bearer {token}")));
+            let request = self.other_change(operation, contract, &token, &from, &password);
             let sent = self.send(request).await;
             if sent
                 .exchange
@@ -880,6 +637,28 @@ impl<'a> Runner<'a> {
                 case.id
             ));
         }
+    }
+
+    /// A password change on the other account from `from` to `to`, with that account's token.
+    fn other_change(
+        &self,
+        operation: &Operation,
+        contract: &PasswordContract,
+        token: &str,
+        from: &str,
+        to: &str,
+    ) -> Request {
+        let body = change_body(operation, contract, from, to);
+        let mut request = self.request(
+            operation,
+            &Credential::Anonymous,
+            &PathUser::Other,
+            Some(&body),
+        );
+        request
+            .headers
+            .push(("authorization".into(), format!("Bearer {token}")));
+        request
     }
 
     /// Tries `first`, then remembered passwords, newest first, until one works.
@@ -1230,117 +1009,3 @@ pub fn url_for(base: &Url, template: &str, value: impl Fn(&str) -> String) -> Ur
     }
     url
 }
-
-/// The scope matrix: for each credential, what the spec expects and what valid requests got.
-fn matrix(
-    spec: &Spec,
-    scheme: Option<&crate::spec::SecurityScheme>,
-    settings: &Settings,
-    records: &[Record],
-    cases: &[Case],
-) -> Vec<MatrixRow> {
-    let scheme_name = scheme.map(|scheme| scheme.name.as_str());
-    let mut rows = Vec::new();
-    for (index, operation) in spec.operations.iter().enumerate() {
-        if operation.security.is_empty() {
-            continue;
-        }
-        let mut credentials = vec![Credential::Anonymous, Credential::Unknown];
-        credentials.extend(
-            scheme
-                .iter()
-                .flat_map(|scheme| &scheme.scopes)
-                .map(|scope| Credential::Scope(scope.clone())),
-        );
-        for credential in credentials {
-            let has_token = match &credential {
-                Credential::Scope(scope) => settings.tokens.get(scope).is_some(),
-                _ => true,
-            };
-            let expected = match (
-                has_token,
-                plan::accepts(operation, scheme_name, &credential),
-            ) {
-                (false, _) => Expected::NoToken,
-                (true, true) => Expected::Accepted,
-                (true, false) => Expected::Refused,
-            };
-            let mut observed = BTreeMap::new();
-            let valid_ids: Vec<&str> = cases
-                .iter()
-                .filter(|case| {
-                    case.operation == index
-                        && case.credential == credential
-                        && case.intent == Intent::Valid
-                })
-                .map(|case| case.id.as_str())
-                .collect();
-            for record in records
-                .iter()
-                .filter(|r| valid_ids.contains(&r.id.as_str()))
-            {
-                let key = match &record.exchange.response {
-                    Ok(response) => response.status.to_string(),
-                    Err(_) => "no answer".to_string(),
-                };
-                *observed.entry(key).or_insert(0) += 1;
-            }
-            rows.push(MatrixRow {
-                operation: operation.id.clone(),
-                credential,
-                expected,
-                observed,
-            });
-        }
-    }
-    rows
-}
-
-/// Signs that the run's setup, not the target, is at fault: said at the top of the report
-/// instead of burying the reader in failures.
-fn setup_warnings(
-    records: &[Record],
-    cases: &[Case],
-    spec: &Spec,
-    scheme: Option<&str>,
-) -> Vec<String> {
-    let mut warnings = Vec::new();
-    let mut credentials: Vec<&Credential> = Vec::new();
-    for case in cases {
-        let operation = &spec.operations[case.operation];
-        if case.intent == Intent::Valid
-            && plan::accepts(operation, scheme, &case.credential)
-            && !credentials.contains(&&case.credential)
-        {
-            credentials.push(&case.credential);
-        }
-    }
-    for credential in credentials {
-        let statuses: Vec<u16> = records
-            .iter()
-            .filter(|record| {
-                &record.credential == credential
-                    && cases
-                        .iter()
-                        .any(|case| case.id == record.id && case.intent == Intent::Valid)
-            })
-            .filter_map(|record| record.exchange.response.as_ref().ok().map(|r| r.status))
-            .collect();
-        let total = statuses.len();
-        let denied = statuses.iter().filter(|s| matches!(s, 401 | 403)).count();
-        let refused = statuses.iter().filter(|s| !is_success(**s)).count();
-        if total > 0 && denied * 2 > total {
-            warnings.push(format!(
-                "the `{credential}` token looks invalid or expired: {denied} of {total} valid requests with it were refused with 401/403"
-            ));
-        } else if total > 0 && refused * 2 > total {
-            warnings.push(format!(
-                "most valid requests with `{credential}` were refused ({refused} of {total}): check the test account's password and the server's password policy"
-            ));
-        }
-    }
-    warnings
-}
-
-/// How long to wait for one request; shared with the CLI's default.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
