@@ -28,9 +28,20 @@ impl fmt::Display for Credential {
     }
 }
 
-/// The environment variable that carries the token of `scope`.
+/// The environment variable that carries the token of `scope`: upper-cased, with every
+/// character a variable name cannot hold (`inventory.read`) as `_`.
 pub fn token_variable(scope: &str) -> String {
-    format!("SPECGATE_TOKEN_{}", scope.to_uppercase())
+    let name: String = scope
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("SPECGATE_TOKEN_{name}")
 }
 
 /// Tokens by scope.

@@ -41,6 +41,25 @@ pub struct Remote {
     pub oauth: Option<OAuth>,
 }
 
+impl Remote {
+    /// A spec with a password operation needs the test account whose password the run
+    /// changes; other specs need none.
+    pub fn require_account(&self) -> Result<()> {
+        if self.user_id.is_empty() {
+            return Err(Error::Usage(
+                "--target needs --user-id: the test account whose password the run changes".into(),
+            ));
+        }
+        if self.password.is_empty() {
+            return Err(Error::Usage(
+                "--target needs the test account's password: set SPECGATE_PASSWORD (or --password)"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// OAuth2 settings from flags; the URLs default to the spec's.
 #[derive(Clone, Debug)]
 pub struct OAuth {
@@ -212,15 +231,10 @@ impl RunConfig {
                     .ok_or_else(|| {
                         Error::Usage(format!("--target {raw} is not an http:// or https:// URL"))
                     })?;
-                let user_id = user_id.filter(|id| !id.is_empty()).ok_or_else(|| {
-                    Error::Usage(
-                        "--target needs --user-id: the test account whose password the run changes"
-                            .into(),
-                    )
-                })?;
-                let password = password
-                    .filter(|password| !password.is_empty())
-                    .ok_or_else(|| Error::Usage("--target needs the test account's password: set SPECGATE_PASSWORD (or --password)".into()))?;
+                // Whether the spec needs an account is known once it is loaded: see
+                // `Remote::require_account`.
+                let user_id = user_id.unwrap_or_default();
+                let password = password.unwrap_or_default();
                 let oauth = match args.oauth_flow {
                     None => None,
                     Some(flow) => Some(OAuth {
@@ -549,8 +563,12 @@ mod tests {
     }
 
     #[test]
-    fn remote_needs_account() {
-        let error = parse(&["specgate", "run", "--target", "http://127.0.0.1:1"]).unwrap_err();
+    fn remote_needs_account_for_a_password_operation() {
+        let config = parse(&["specgate", "run", "--target", "http://127.0.0.1:1"]).unwrap();
+        let Target::Remote(remote) = config.target else {
+            unreachable!("a remote target")
+        };
+        let error = remote.require_account().unwrap_err();
         assert!(error.to_string().contains("--user-id"), "{error}");
     }
 

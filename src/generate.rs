@@ -107,6 +107,11 @@ impl Generator {
     }
 
     /// A password that any sane policy accepts: letters of both cases, digits and a symbol.
+    /// A fair coin.
+    pub fn coin(&mut self) -> bool {
+        self.draw(&any::<bool>().boxed()).unwrap_or(false)
+    }
+
     pub fn fresh_password(&mut self) -> String {
         let strategy = proptest::collection::vec(proptest::char::range('a', 'z'), 10)
             .prop_map(|letters| {

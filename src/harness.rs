@@ -11,7 +11,7 @@ use crate::config::ReportFormat;
 use crate::config::{self, RunConfig, Target};
 use crate::error::{Error, Result};
 use crate::oauth;
-use crate::plan::{Budget, Case};
+use crate::plan::{Budget, Case, PasswordContract};
 use crate::redact::Secrets;
 use crate::report::{self, junit, Outcome};
 use crate::runner::{self, Account, Settings};
@@ -88,6 +88,13 @@ pub async fn run(
             (url, true, tokens, account)
         }
         Target::Remote(remote) => {
+            if spec
+                .operations
+                .iter()
+                .any(|operation| PasswordContract::detect(operation).is_some())
+            {
+                remote.require_account()?;
+            }
             let env = |name: &str| std::env::var(name).ok();
             let mut tokens = config::tokens(&spec, &remote.tokens, env, &remote.file_tokens)?;
             if let Some(settings) = &remote.oauth {

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::auth::Credential;
 use crate::case::{Declared, Expectation};
 use crate::generate::{self, Encoding, Generator};
-use crate::spec::{Operation, Spec};
+use crate::spec::{Location, Operation, Spec};
 
 /// The property names of an operation that changes a password: the runner tracks the
 /// account's password across such an operation and verifies each change.
@@ -119,6 +119,9 @@ pub struct Case {
     pub body: Option<Body>,
     pub intent: Intent,
     pub phase: Phase,
+    /// Parameter values drawn from their schemas: (where, name, value). The password
+    /// contract's account parameter is not among them: the runner fills it in.
+    pub params: Vec<(Location, String, String)>,
     /// The case's own seed: its body is drawn from it alone, so that it can be drawn again to
     /// shrink or replay it, whatever the other cases are.
     pub seed: u64,
@@ -227,7 +230,12 @@ impl Planner<'_> {
 
     fn push(&mut self, phase: Phase, operation: usize, draft: Draft) {
         let number = self.cases.len() + 1;
+        let params = draw_params(
+            &self.context.spec.operations[operation],
+            case_seed(self.context.seed, number) ^ PARAM_STREAM,
+        );
         self.cases.push(Case {
+            params,
             id: format!("c{number:04}"),
             operation,
             label: draft.label,
@@ -464,6 +472,40 @@ fn path_values() -> [(&'static str, String); 6] {
         ("user id with a percent-encoded dot-dot", "%2e%2e".into()),
         ("unicode user id", "ålice-🔑-\u{202E}".into()),
     ]
+}
+
+/// Salt of the parameters' random stream, apart from the body's.
+const PARAM_STREAM: u64 = 0x0009_A4A3_5EED;
+
+/// Valid values for the operation's parameters: every required one, and each optional one
+/// half the time. A parameter whose schema cannot be satisfied is left out.
+fn draw_params(operation: &Operation, seed: u64) -> Vec<(Location, String, String)> {
+    let contract = PasswordContract::detect(operation);
+    let mut generator = Generator::new(seed);
+    let mut params = Vec::new();
+    for parameter in &operation.parameters {
+        if contract
+            .as_ref()
+            .is_some_and(|c| c.user_param == parameter.name)
+            && parameter.location == Location::Path
+        {
+            continue;
+        }
+        let Some(schema) = &parameter.schema else {
+            continue;
+        };
+        if !parameter.required && !generator.coin() {
+            continue;
+        }
+        if let Some(value) = generator.valid(schema) {
+            let text = match value {
+                Value::String(text) => text,
+                other => other.to_string(),
+            };
+            params.push((parameter.location, parameter.name.clone(), text));
+        }
+    }
+    params
 }
 
 fn media_type(operation: &Operation) -> &str {

@@ -26,7 +26,7 @@ use crate::generate::{Encoding, Generator};
 use crate::pacing::{Pacer, Sent};
 use crate::plan::{self, Body, Budget, Case, Intent, PasswordContract, PathUser, Probe};
 use crate::report::{Outcome, Record, Restore};
-use crate::spec::{Operation, SecurityScheme, Spec};
+use crate::spec::{Location, Operation, SecurityScheme, Spec};
 
 /// After this many transport failures in a row the target is taken to be down.
 const MAX_CONSECUTIVE_TRANSPORT_FAILURES: usize = 3;
@@ -178,8 +178,13 @@ pub fn requests(spec: &Spec, settings: &Settings) -> Vec<(Case, Request)> {
                 .body
                 .as_ref()
                 .map(|body| runner.bind(body, contract.as_ref()));
-            let request =
-                runner.request(operation, &case.credential, &case.path_user, body.as_ref());
+            let request = runner.request(
+                operation,
+                &case.credential,
+                &case.path_user,
+                body.as_ref(),
+                &case.params,
+            );
             (case, request)
         })
         .collect()
@@ -485,7 +490,13 @@ impl<'a> Runner<'a> {
                 object.insert(contract.current.clone(), Value::String(password.clone()));
             }
         }
-        let request = self.request(operation, &case.credential, &case.path_user, body.as_ref());
+        let request = self.request(
+            operation,
+            &case.credential,
+            &case.path_user,
+            body.as_ref(),
+            &case.params,
+        );
         let sent = self.send(request).await;
         let status = sent.exchange.response.as_ref().ok().map(|r| r.status);
         let first = self.records.is_empty();
@@ -654,6 +665,7 @@ impl<'a> Runner<'a> {
             &Credential::Anonymous,
             &PathUser::Other,
             Some(&body),
+            &[],
         );
         request
             .headers
@@ -686,7 +698,7 @@ impl<'a> Runner<'a> {
         let credential = self.owner_credential(operation)?;
         let fresh = self.generator.fresh_password();
         let body = change_body(operation, contract, current, &fresh);
-        let request = self.request(operation, &credential, &PathUser::Own, Some(&body));
+        let request = self.request(operation, &credential, &PathUser::Own, Some(&body), &[]);
         let sent = self.send(request).await;
         let status = sent.exchange.response.as_ref().ok().map(|r| r.status);
         if status.is_some_and(is_success) {
@@ -795,6 +807,7 @@ impl<'a> Runner<'a> {
         credential: &Credential,
         path_user: &PathUser,
         body: Option<&Body>,
+        params: &[(Location, String, String)],
     ) -> Request {
         let account = &self.settings.account;
         let user = match path_user {
@@ -803,8 +816,31 @@ impl<'a> Runner<'a> {
             PathUser::Other => account.other_user_id.clone().unwrap_or_default(),
             PathUser::Unknown => format!("specgate-no-such-user-{:x}", self.settings.seed),
         };
-        let url = url_for(&self.settings.base_url, &operation.path, |_| user.clone());
+        let drawn = |location: Location, name: &str| {
+            params
+                .iter()
+                .find(|(at, known, _)| *at == location && known == name)
+                .map(|(_, _, value)| value.clone())
+        };
+        let mut url = url_for(&self.settings.base_url, &operation.path, |name| {
+            drawn(Location::Path, name).unwrap_or_else(|| user.clone())
+        });
+        let query: Vec<&(Location, String, String)> = params
+            .iter()
+            .filter(|(location, _, _)| *location == Location::Query)
+            .collect();
+        if !query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (_, name, value) in query {
+                pairs.append_pair(name, value);
+            }
+        }
         let mut headers = self.settings.headers.clone();
+        for (location, name, value) in params {
+            if *location == Location::Header {
+                headers.push((name.to_lowercase(), value.clone()));
+            }
+        }
         if let Some(token) = self.tokens.bearer(credential, &self.settings.unknown_token) {
             headers.push(("authorization".into(), format!("Bearer {token}")));
         }
@@ -954,7 +990,7 @@ impl<'a> Runner<'a> {
     ) -> std::result::Result<u16, String> {
         let operation = &self.spec.operations[operation];
         let body = change_body(operation, contract, from, to);
-        let request = self.request(operation, credential, &PathUser::Own, Some(&body));
+        let request = self.request(operation, credential, &PathUser::Own, Some(&body), &[]);
         self.send(request)
             .await
             .exchange

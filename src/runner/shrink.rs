@@ -147,7 +147,13 @@ impl Runner<'_> {
             ..template.clone()
         };
         let body = self.bind(&body, contract.as_ref());
-        let request = self.request(operation, &case.credential, &case.path_user, Some(&body));
+        let request = self.request(
+            operation,
+            &case.credential,
+            &case.path_user,
+            Some(&body),
+            &case.params,
+        );
         let sent = self.send(request).await;
         let class_kept = match (&case.intent, operation.request_body.as_ref()) {
             (Intent::Valid, Some(request)) => {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::{is_success, Settings};
 use crate::auth::Credential;
-use crate::plan::{self, Case, Intent};
+use crate::plan::{self, Case, Intent, PasswordContract};
 use crate::report::{Expected, MatrixRow, Record};
 use crate::spec::Spec;
 
@@ -81,38 +81,54 @@ pub(super) fn setup_warnings(
     spec: &Spec,
     scheme: Option<&str>,
 ) -> Vec<String> {
-    let mut warnings = Vec::new();
+    // Valid cases under a credential their operation accepts, by id.
+    let accepted: BTreeMap<&str, &Case> = cases
+        .iter()
+        .filter(|case| {
+            case.intent == Intent::Valid
+                && plan::accepts(&spec.operations[case.operation], scheme, &case.credential)
+        })
+        .map(|case| (case.id.as_str(), case))
+        .collect();
     let mut credentials: Vec<&Credential> = Vec::new();
-    for case in cases {
-        let operation = &spec.operations[case.operation];
-        if case.intent == Intent::Valid
-            && plan::accepts(operation, scheme, &case.credential)
-            && !credentials.contains(&&case.credential)
-        {
+    for case in accepted.values() {
+        if !credentials.contains(&&case.credential) {
             credentials.push(&case.credential);
         }
     }
+    let mut warnings = Vec::new();
     for credential in credentials {
-        let statuses: Vec<u16> = records
+        // (status, whether the operation changes a password)
+        let answers: Vec<(u16, bool)> = records
             .iter()
-            .filter(|record| {
-                &record.credential == credential
-                    && cases
-                        .iter()
-                        .any(|case| case.id == record.id && case.intent == Intent::Valid)
+            .filter_map(|record| {
+                let case = accepted.get(record.id.as_str())?;
+                let status = record.exchange.response.as_ref().ok()?.status;
+                let password = PasswordContract::detect(&spec.operations[case.operation]);
+                (&case.credential == credential).then_some((status, password.is_some()))
             })
-            .filter_map(|record| record.exchange.response.as_ref().ok().map(|r| r.status))
             .collect();
-        let total = statuses.len();
-        let denied = statuses.iter().filter(|s| matches!(s, 401 | 403)).count();
-        let refused = statuses.iter().filter(|s| !is_success(**s)).count();
+        let total = answers.len();
+        let denied = answers
+            .iter()
+            .filter(|(s, _)| matches!(s, 401 | 403))
+            .count();
+        // Refusals say something about the account only where a password is changed: elsewhere
+        // a valid request may well find nothing (a 404 for an id made up).
+        let changes: Vec<u16> = answers
+            .iter()
+            .filter(|(_, p)| *p)
+            .map(|(s, _)| *s)
+            .collect();
+        let refused = changes.iter().filter(|s| !is_success(**s)).count();
         if total > 0 && denied * 2 > total {
             warnings.push(format!(
                 "the `{credential}` token looks invalid or expired: {denied} of {total} valid requests with it were refused with 401/403"
             ));
-        } else if total > 0 && refused * 2 > total {
+        } else if !changes.is_empty() && refused * 2 > changes.len() {
             warnings.push(format!(
-                "most valid requests with `{credential}` were refused ({refused} of {total}): check the test account's password and the server's password policy"
+                "most valid password changes with `{credential}` were refused ({refused} of {}): check the test account's password and the server's password policy",
+                changes.len()
             ));
         }
     }

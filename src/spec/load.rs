@@ -7,7 +7,10 @@ use openapiv3::{OpenAPI, ReferenceOr};
 use serde_json::Value;
 
 use super::schema::{self, Schema};
-use super::{MediaType, Operation, RequestBody, ResponseSpec, SecurityScheme, Spec, StatusKey};
+use super::{
+    Location, MediaType, Operation, Parameter, RequestBody, ResponseSpec, SecurityScheme, Spec,
+    StatusKey,
+};
 use crate::error::{Error, Result};
 
 /// The shipped spec, built into the binary so that `specgate run` works from any directory.
@@ -228,6 +231,8 @@ impl Builder<'_> {
     ) -> Result<Operation, String> {
         let components = self.api.components.as_ref();
         let mut path_params = Vec::new();
+        let mut parameters: Vec<Parameter> = Vec::new();
+        // Operation parameters come last and override shared ones of the same name and place.
         for parameter in shared_parameters.iter().chain(&operation.parameters) {
             let parameter = resolve(
                 parameter,
@@ -235,11 +240,39 @@ impl Builder<'_> {
                 "parameters",
                 self.context,
             )?;
-            if let openapiv3::Parameter::Path { parameter_data, .. } = parameter {
-                if !path_params.contains(&parameter_data.name) {
-                    path_params.push(parameter_data.name.clone());
+            let (location, data) = match parameter {
+                openapiv3::Parameter::Path { parameter_data, .. } => {
+                    (Location::Path, parameter_data)
                 }
+                openapiv3::Parameter::Query { parameter_data, .. } => {
+                    (Location::Query, parameter_data)
+                }
+                openapiv3::Parameter::Header { parameter_data, .. } => {
+                    (Location::Header, parameter_data)
+                }
+                openapiv3::Parameter::Cookie { .. } => continue,
+            };
+            if location == Location::Path && !path_params.contains(&data.name) {
+                path_params.push(data.name.clone());
             }
+            let schema = match &data.format {
+                openapiv3::ParameterSchemaOrContent::Schema(schema) => {
+                    let value = serde_json::to_value(schema).map_err(|error| {
+                        format!("{}: parameter {}: {error}", self.context, data.name)
+                    })?;
+                    Some(Schema::compile(&value, self.definitions).map_err(|error| {
+                        format!("{}: parameter {}: {error}", self.context, data.name)
+                    })?)
+                }
+                openapiv3::ParameterSchemaOrContent::Content(_) => None,
+            };
+            parameters.retain(|known| !(known.name == data.name && known.location == location));
+            parameters.push(Parameter {
+                name: data.name.clone(),
+                location,
+                required: data.required || location == Location::Path,
+                schema,
+            });
         }
         // Template order, so that callers can fill the path left to right.
         path_params.sort_by_key(|name| path.find(&format!("{{{name}}}")));
@@ -330,6 +363,7 @@ impl Builder<'_> {
             method: method.to_uppercase(),
             path: path.to_string(),
             path_params,
+            parameters,
             request_body,
             responses,
             security,

@@ -37,10 +37,27 @@ pub struct Operation {
     pub path: String,
     /// Names of the path parameters, in template order.
     pub path_params: Vec<String>,
+    /// Path, query and header parameters with their schemas (cookies are not sent).
+    pub parameters: Vec<Parameter>,
     pub request_body: Option<RequestBody>,
     pub responses: Vec<ResponseSpec>,
     /// Alternatives (OR) of requirements (AND): scheme name to scopes. Empty means no security.
     pub security: Vec<BTreeMap<String, Vec<String>>>,
+}
+
+#[derive(Debug)]
+pub struct Parameter {
+    pub name: String,
+    pub location: Location,
+    pub required: bool,
+    pub schema: Option<Schema>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Location {
+    Path,
+    Query,
+    Header,
 }
 
 #[derive(Debug)]

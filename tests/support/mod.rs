@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+pub mod inventory;
+
 use specgate::server::{self, Fault, RunningServer, ServerConfig};
 
 /// A reference server on its own runtime, alive as long as this value.
