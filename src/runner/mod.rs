@@ -706,12 +706,14 @@ impl<'a> Runner<'a> {
             self.password = Some(fresh);
             self.changed = true;
         }
-        let probes = self
+        // Probes of a case follow it directly: the last record says how many came before.
+        let previous = self
             .records
             .iter()
-            .filter(|record| record.id.starts_with(&format!("{}.", case.id)))
+            .rev()
+            .take_while(|record| record.id != case.id)
             .count();
-        let id = format!("{}.{}", case.id, probes + 1);
+        let id = format!("{}.{}", case.id, previous + 1);
         let label = format!("{} (after {})", probe_label(&probe), case.id);
         let probe_case = Case {
             credential,

@@ -43,7 +43,7 @@ pub(super) fn matrix(
                 (true, false) => Expected::Refused,
             };
             let mut observed = BTreeMap::new();
-            let valid_ids: Vec<&str> = cases
+            let valid_ids: std::collections::HashSet<&str> = cases
                 .iter()
                 .filter(|case| {
                     case.operation == index
