@@ -89,6 +89,8 @@ pub struct RunConfig {
     /// Per-operation adjustments of what the spec expects, from the configuration file.
     pub overrides: BTreeMap<String, Override>,
     pub rate_limit: Option<f64>,
+    /// Independent cases in flight at once (see `Settings::concurrency`).
+    pub concurrency: usize,
     pub max_wrong_passwords: usize,
     pub restore: bool,
     pub transport: Transport,
@@ -138,6 +140,7 @@ pub struct FileConfig {
     pub junit: Option<PathBuf>,
     pub cases_dir: Option<PathBuf>,
     pub rate_limit: Option<f64>,
+    pub concurrency: Option<usize>,
     pub max_wrong_passwords: Option<usize>,
     pub cacert: Option<PathBuf>,
     pub max_body: Option<usize>,
@@ -296,6 +299,16 @@ impl RunConfig {
             (None, Some(rate)) => Some(parse_rate(&rate.to_string())?),
             (None, None) => None,
         };
+        let concurrency = match (args.concurrency, file.concurrency) {
+            (Some(n), _) => usize::from(n),
+            (None, Some(0)) => {
+                return Err(Error::Usage(
+                    "configuration: concurrency must be at least 1".into(),
+                ))
+            }
+            (None, Some(n)) => n,
+            (None, None) => default_concurrency(),
+        };
         let mut headers = Vec::new();
         for raw in &args.headers {
             let Some((name, value)) = raw.split_once(':') else {
@@ -395,6 +408,7 @@ impl RunConfig {
             partition,
             reports,
             rate_limit,
+            concurrency,
             max_wrong_passwords: args
                 .max_wrong_passwords
                 .or(file.max_wrong_passwords)
@@ -430,6 +444,15 @@ impl RunConfig {
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_MAX_WRONG_PASSWORDS: usize = 5;
+
+/// One case in flight per CPU, at most 8: enough to keep a loopback server busy without
+/// crowding a shared staging server.
+fn default_concurrency() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8)
+}
 const DEFAULT_MAX_SHRINK_STEPS: usize = 200;
 const DEFAULT_CASES: usize = 20;
 const DEFAULT_JUNIT: &str = "target/specgate/junit.xml";
@@ -559,6 +582,28 @@ mod tests {
         assert_eq!(
             config.overrides["UpdateLocalUserPassword"].extra_statuses,
             [429]
+        );
+    }
+
+    #[test]
+    fn concurrency_from_flag_file_or_cpu_count() {
+        let from = |argv: &[&str], file: &str| {
+            let cli = crate::cli::Cli::try_parse_from(argv).expect("argv parses");
+            let crate::cli::Command::Run(args) = cli.command else {
+                unreachable!("a run command")
+            };
+            let file: FileConfig = toml::from_str(file).expect("the file parses");
+            RunConfig::from_args(*args, file, 1).map(|config| config.concurrency)
+        };
+        let default = from(&["specgate", "run"], "").unwrap();
+        assert!((1..=8).contains(&default), "{default}");
+        assert_eq!(from(&["specgate", "run"], "concurrency = 3").unwrap(), 3);
+        let flag = ["specgate", "run", "--concurrency", "5"];
+        assert_eq!(from(&flag, "concurrency = 3").unwrap(), 5);
+        let zero = from(&["specgate", "run"], "concurrency = 0").unwrap_err();
+        assert_eq!(zero.exit_code(), crate::exit::ERROR);
+        assert!(
+            crate::cli::Cli::try_parse_from(["specgate", "run", "--concurrency", "0"]).is_err()
         );
     }
 

@@ -136,6 +136,7 @@ pub async fn run(
         overrides: config.overrides.clone(),
         headers: config.transport.headers.clone(),
         rate_limit: config.rate_limit,
+        concurrency: config.concurrency,
         max_wrong_passwords: config.max_wrong_passwords,
         restore: config.restore,
         only: config.only.clone(),

@@ -6,6 +6,8 @@
 //! `Retry-After` when it gives one), a bounded number of times. Such answers are throttling,
 //! counted for the report, never judged as conformance failures.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -19,13 +21,15 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 /// No wait is longer than this, whatever `Retry-After` says.
 const MAX_WAIT: Duration = Duration::from_secs(30);
 
-/// Sends requests at the agreed pace and retries throttled ones.
+/// Sends requests at the agreed pace and retries throttled ones. Shared by requests in flight
+/// at the same time: each takes the next free start slot.
 pub struct Pacer {
     /// The least time between two request starts (`None`: as fast as answers come).
     interval: Option<Duration>,
-    next: Instant,
+    /// The earliest start of the next request.
+    next: Mutex<Instant>,
     /// Throttled answers seen (each retried or given up).
-    pub throttled: usize,
+    throttled: AtomicUsize,
 }
 
 /// What came back, and whether it is still a throttling answer after every retry.
@@ -41,18 +45,37 @@ impl Pacer {
             interval: rate
                 .filter(|rate| *rate > 0.0)
                 .map(|rate| Duration::from_secs_f64(1.0 / rate)),
-            next: Instant::now(),
-            throttled: 0,
+            next: Mutex::new(Instant::now()),
+            throttled: AtomicUsize::new(0),
         }
     }
 
-    pub async fn send(&mut self, client: &Client, request: Request) -> Sent {
+    /// Throttled answers seen so far.
+    pub fn throttled(&self) -> usize {
+        self.throttled.load(Ordering::Relaxed)
+    }
+
+    /// Waits for the next free start slot (none without a rate limit).
+    async fn slot(&self) {
+        let Some(interval) = self.interval else {
+            return;
+        };
+        let start = {
+            let mut next = self
+                .next
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let start = (*next).max(Instant::now());
+            *next = start + interval;
+            start
+        };
+        tokio::time::sleep_until(start).await;
+    }
+
+    pub async fn send(&self, client: &Client, request: Request) -> Sent {
         let mut attempt = 0;
         loop {
-            if let Some(interval) = self.interval {
-                tokio::time::sleep_until(self.next).await;
-                self.next = Instant::now() + interval;
-            }
+            self.slot().await;
             let exchange = client.send(request.clone()).await;
             let Some(response) = exchange.response.as_ref().ok().filter(|r| is_throttled(r)) else {
                 return Sent {
@@ -60,7 +83,7 @@ impl Pacer {
                     throttled: false,
                 };
             };
-            self.throttled += 1;
+            self.throttled.fetch_add(1, Ordering::Relaxed);
             if attempt == MAX_RETRIES {
                 return Sent {
                     exchange,

@@ -66,3 +66,37 @@ fn negative_price_accepted_is_found() {
         found.stdout
     );
 }
+
+/// Cases of operations that change no password go out `--concurrency` at a time, and the
+/// verdicts are those of a run that sends them one by one.
+#[test]
+fn concurrent_run_gives_the_sequential_verdicts() {
+    let verdicts = |concurrency: &str, name: &str| {
+        let server = inventory::start(true);
+        let found = run(&server, &scratch(name), &["--concurrency", concurrency]);
+        assert_eq!(found.code, 1, "{}{}", found.stdout, found.stderr);
+        let junit = found.junit.expect("a JUnit report");
+        let suites = junit_parser::from_reader(std::io::Cursor::new(junit.as_bytes()))
+            .expect("the JUnit report parses");
+        let cases: Vec<(String, String, bool)> = suites
+            .suites
+            .iter()
+            .flat_map(|suite| {
+                suite.cases.iter().map(|case| {
+                    let failed = case.status.is_failure();
+                    (suite.name.clone(), case.name.clone(), failed)
+                })
+            })
+            .collect();
+        (cases, server.peak_in_flight())
+    };
+    let (sequential, sequential_peak) = verdicts("1", "inventory-sequential");
+    let (concurrent, concurrent_peak) = verdicts("4", "inventory-concurrent");
+    assert_eq!(sequential_peak, 1);
+    assert!(
+        (2..=4).contains(&concurrent_peak),
+        "at most 4 requests were to be in flight together, and more than one: {concurrent_peak}"
+    );
+    assert!(sequential.iter().any(|(_, _, failed)| *failed));
+    assert_eq!(sequential, concurrent);
+}

@@ -475,11 +475,11 @@ fn failing(id: &str, check: &'static str, severity: Severity, exchange: Exchange
         exchange,
         verdicts: vec![(
             check,
-            Verdict::Fail(Finding {
+            Verdict::Fail(Box::new(Finding {
                 message: format!("message {HOSTILE} s3cret-token"),
                 pointer: Some(format!("/details/0/{HOSTILE}")),
                 severity,
-            }),
+            })),
         )],
         policy_refusal: false,
     }

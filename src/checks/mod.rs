@@ -97,7 +97,8 @@ impl Observation<'_> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
     Pass,
-    Fail(Finding),
+    /// Boxed: a run keeps a verdict per check for every exchange, and most pass.
+    Fail(Box<Finding>),
     /// The check does not apply to this exchange.
     Skip,
 }
@@ -114,11 +115,11 @@ pub struct Finding {
 
 impl Verdict {
     fn fail(message: impl Into<String>) -> Verdict {
-        Verdict::Fail(Finding {
+        Verdict::Fail(Box::new(Finding {
             message: message.into(),
             pointer: None,
             severity: Severity::Error,
-        })
+        }))
     }
 
     /// Pass when `ok`, otherwise fail with `message`.

@@ -55,11 +55,11 @@ fn evaluate(observation: &Observation) -> Verdict {
     };
     match schema.violations(&body).into_iter().next() {
         None => Verdict::Pass,
-        Some(violation) => Verdict::Fail(Finding {
+        Some(violation) => Verdict::Fail(Box::new(Finding {
             message: format!("status {}: {violation}", response.status),
             pointer: Some(violation.pointer),
             severity: Severity::Error,
-        }),
+        })),
     }
 }
 

@@ -163,7 +163,7 @@ impl Outcome {
                 .verdicts
                 .iter()
                 .filter_map(move |(id, verdict)| match verdict {
-                    Verdict::Fail(finding) => Some((record, *id, finding)),
+                    Verdict::Fail(finding) => Some((record, *id, &**finding)),
                     _ => None,
                 })
         })

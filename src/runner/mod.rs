@@ -69,6 +69,9 @@ pub struct Settings {
     pub headers: Vec<(String, String)>,
     /// Requests per second at most.
     pub rate_limit: Option<f64>,
+    /// Cases of operations that change no password sent at the same time, at most (1: one
+    /// after another). Password changes on the account are always sent in order.
+    pub concurrency: usize,
     /// Wrong current passwords the run may send, so that a lockout policy is never tripped.
     pub max_wrong_passwords: usize,
     /// Put the original password back at the end.
@@ -206,8 +209,15 @@ pub async fn run(
         .iter()
         .filter(|case| uses_wrong_password(case))
         .count();
+    // Whether each operation changes the account's password: its cases are sent one by one.
+    let stateful: Vec<bool> = spec
+        .operations
+        .iter()
+        .map(|operation| PasswordContract::detect(operation).is_some())
+        .collect();
     let mut aborted = None;
-    for (index, case) in cases.iter().enumerate() {
+    let mut index = 0;
+    while let Some(case) = cases.get(index) {
         if stop.load(Ordering::SeqCst) {
             aborted = Some(format!("interrupted before case {}", case.id));
             break;
@@ -223,12 +233,26 @@ pub async fn run(
             ));
             break;
         }
-        runner.case(case).await;
-        runner.shrink_failure(case).await;
-        if let Some(progress) = &settings.progress {
-            (progress.0)(index + 1, cases.len(), runner.failures);
+        // The first case goes alone: its answer decides whether the target is usable at all.
+        let width = if index == 0 {
+            1
+        } else {
+            batch_width(&cases[index..], &stateful, settings.concurrency)
+        };
+        let batch = &cases[index..index + width];
+        if width == 1 {
+            runner.case(case).await;
+        } else {
+            runner.independent_cases(batch).await;
         }
-        if index == 0 {
+        for case in batch {
+            runner.shrink_failure(case).await;
+        }
+        index += width;
+        if let Some(progress) = &settings.progress {
+            (progress.0)(index, cases.len(), runner.failures);
+        }
+        if index == 1 {
             if let Some(Err(reason)) = runner.records.first().map(|r| &r.exchange.response) {
                 return Err(Error::Target {
                     url: settings.target_label.clone(),
@@ -266,7 +290,7 @@ pub async fn run(
         warnings,
         notes: runner.notes,
         refreshed: runner.refreshed,
-        throttled: runner.pacer.throttled,
+        throttled: runner.pacer.throttled(),
         interrupted: stop.load(Ordering::SeqCst),
         spec_source: spec.source.clone(),
         spec_sha256: spec.sha256.clone(),
@@ -280,6 +304,18 @@ pub async fn run(
         restore,
         elapsed: started.elapsed(),
     })
+}
+
+/// How many of the leading `cases` may be sent at the same time: those of operations that
+/// change no password (`stateful` says which do, by operation), at most `concurrency`, and at
+/// least one.
+fn batch_width(cases: &[Case], stateful: &[bool], concurrency: usize) -> usize {
+    cases
+        .iter()
+        .take(concurrency)
+        .take_while(|case| !stateful[case.operation] && !uses_wrong_password(case))
+        .count()
+        .max(1)
 }
 
 /// Whether a case sends a current password known to be wrong: such cases spend the budget
@@ -374,22 +410,54 @@ impl<'a> Runner<'a> {
     /// Sends at the agreed pace, retrying throttled answers. Without a client (planning only)
     /// nothing is sent and the exchange says so.
     async fn send(&mut self, request: Request) -> Sent {
-        match self.client {
+        let Some(client) = self.client else {
+            return not_sent(request);
+        };
+        let sent = self.pacer.send(client, request).await;
+        self.retry_refreshed(sent).await
+    }
+
+    /// `sent` again with a refreshed token if its token was refused and could be refreshed,
+    /// else `sent` itself.
+    async fn retry_refreshed(&mut self, sent: Sent) -> Sent {
+        match (self.client, self.refresh_for(&sent).await) {
+            (Some(client), Some(request)) => self.pacer.send(client, request).await,
+            _ => sent,
+        }
+    }
+
+    /// Cases of operations that change no password, sent at the same time and recorded in
+    /// their order.
+    async fn independent_cases(&mut self, batch: &[Case]) {
+        let requests: Vec<Request> = batch
+            .iter()
+            .map(|case| {
+                let operation = &self.spec.operations[case.operation];
+                let body = case.body.as_ref().map(|body| self.bind(body, None));
+                self.request(
+                    operation,
+                    &case.credential,
+                    &case.path_user,
+                    body.as_ref(),
+                    &case.params,
+                )
+            })
+            .collect();
+        let answers: Vec<Sent> = match self.client {
             Some(client) => {
-                let sent = self.pacer.send(client, request).await;
-                match self.refresh_for(&sent).await {
-                    Some(request) => self.pacer.send(client, request).await,
-                    None => sent,
-                }
+                let pacer = &self.pacer;
+                futures_util::future::join_all(
+                    requests
+                        .into_iter()
+                        .map(|request| pacer.send(client, request)),
+                )
+                .await
             }
-            None => Sent {
-                exchange: Exchange {
-                    request,
-                    response: Err(crate::client::TransportError::Connect("not sent".into())),
-                    elapsed: Default::default(),
-                },
-                throttled: false,
-            },
+            None => requests.into_iter().map(not_sent).collect(),
+        };
+        for (case, sent) in batch.iter().zip(answers) {
+            let sent = self.retry_refreshed(sent).await;
+            self.record(case, &case.id, &case.label, &case.intent, sent);
         }
     }
 
@@ -863,7 +931,7 @@ impl<'a> Runner<'a> {
 
     fn record(&mut self, case: &Case, id: &str, label: &str, intent: &Intent, sent: Sent) {
         let Sent {
-            exchange,
+            mut exchange,
             throttled,
         } = sent;
         let operation = &self.spec.operations[case.operation];
@@ -904,10 +972,16 @@ impl<'a> Runner<'a> {
             .filter(|(_, verdict)| *verdict != Verdict::Skip && !throttled)
             .collect();
         let policy_refusal = checks::is_policy_refusal(&observation);
-        self.failures += verdicts
+        let failed = verdicts
             .iter()
             .filter(|(_, verdict)| matches!(verdict, Verdict::Fail(_)))
             .count();
+        self.failures += failed;
+        if failed == 0 && !policy_refusal {
+            // Reports count and time a passing exchange but never show it: its headers and
+            // bodies go, so that a long run's memory does not grow with its passing cases.
+            exchange.forget_contents();
+        }
         self.records.push(Record {
             id: id.to_string(),
             operation: operation.id.clone(),
@@ -999,6 +1073,18 @@ impl<'a> Runner<'a> {
             .response
             .map(|response| response.status)
             .map_err(|error| error.to_string())
+    }
+}
+
+/// What stands for an answer when there is no client (planning only).
+fn not_sent(request: Request) -> Sent {
+    Sent {
+        exchange: Exchange {
+            request,
+            response: Err(crate::client::TransportError::Connect("not sent".into())),
+            elapsed: Default::default(),
+        },
+        throttled: false,
     }
 }
 

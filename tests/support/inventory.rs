@@ -3,6 +3,7 @@
 //! parameters, nested and recursive bodies) and finds a fault in it.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
@@ -27,7 +28,16 @@ struct Store {
 /// The server on its own runtime, alive as long as this value.
 pub struct Inventory {
     pub url: String,
+    /// Requests in flight now, and the most there ever were at once.
+    in_flight: Arc<(AtomicUsize, AtomicUsize)>,
     _runtime: tokio::runtime::Runtime,
+}
+
+impl Inventory {
+    /// The most requests the server ever had in flight at the same time.
+    pub fn peak_in_flight(&self) -> usize {
+        self.in_flight.1.load(Ordering::SeqCst)
+    }
 }
 
 pub fn start(accept_negative_price: bool) -> Inventory {
@@ -40,10 +50,26 @@ pub fn start(accept_negative_price: bool) -> Inventory {
         accept_negative_price,
         ..Store::default()
     };
+    let in_flight: Arc<(AtomicUsize, AtomicUsize)> = Arc::default();
+    let counters = in_flight.clone();
     let app = Router::new()
         .route("/items", get(list).post(create))
         .route("/items/{item_id}", get(fetch))
         .fallback(|| async { problem(StatusCode::NOT_FOUND, "not found") })
+        // Each request is held a millisecond, so that requests sent together overlap here.
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                let counters = counters.clone();
+                async move {
+                    let now = counters.0.fetch_add(1, Ordering::SeqCst) + 1;
+                    counters.1.fetch_max(now, Ordering::SeqCst);
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                    let response = next.run(request).await;
+                    counters.0.fetch_sub(1, Ordering::SeqCst);
+                    response
+                }
+            },
+        ))
         // The handler refuses large bodies itself, with the spec's 400.
         .layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024))
         .with_state(store);
@@ -54,6 +80,7 @@ pub fn start(accept_negative_price: bool) -> Inventory {
     runtime.spawn(async move { axum::serve(listener, app).await });
     Inventory {
         url,
+        in_flight,
         _runtime: runtime,
     }
 }
