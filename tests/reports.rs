@@ -646,3 +646,58 @@ fn writers_handle_an_outcome_with_nothing_in_it() {
         }
     }
 }
+
+/// The JUnit report is written a chunk of test cases at a time: suites far longer than a chunk
+/// come out whole, with start tags whose counts match what a parser finds in them.
+#[test]
+fn junit_suites_longer_than_a_chunk_are_whole_and_counted() {
+    let (outcome, secrets) = hostile_outcome(3000);
+    let mut xml = Vec::new();
+    specgate::report::junit::write(&outcome, &secrets, &mut xml).expect("the report is written");
+    let text = String::from_utf8(xml).expect("UTF-8");
+    assert!(!secrets.leaks_in(&text), "the JUnit report leaks a secret");
+    let suites = junit_parser::from_reader(std::io::Cursor::new(text.as_bytes()))
+        .expect("the JUnit report parses");
+    let suite = |name: &str| {
+        suites
+            .suites
+            .iter()
+            .find(|suite| suite.name == name)
+            .unwrap_or_else(|| panic!("no suite {name}"))
+    };
+    for (name, failures) in [
+        ("specgate.response_schema", 1000),
+        ("specgate.timeout", 1000),
+        // Warnings pass, saying why they were flagged.
+        ("specgate.error_semantics", 0),
+    ] {
+        let found = suite(name);
+        assert_eq!(found.cases.len(), 1000, "{name}");
+        assert_eq!(found.tests, 1000, "{name}");
+        assert_eq!(found.failures, failures, "{name}");
+        let failed = found.cases.iter().filter(|c| c.status.is_failure()).count();
+        assert_eq!(failed as u64, failures, "{name}");
+        let ids: Vec<&str> = found
+            .cases
+            .iter()
+            .map(|c| c.name.split(' ').next().unwrap_or_default())
+            .collect();
+        assert!(
+            ids.windows(2).all(|pair| pair[0] < pair[1]),
+            "{name}: out of order"
+        );
+    }
+    let unexercised = suite("specgate.scope_enforced");
+    assert_eq!((unexercised.tests, unexercised.skipped), (1, 1));
+    let cases: usize = suites.suites.iter().map(|suite| suite.cases.len()).sum();
+    assert_eq!(suites.tests, cases as u64);
+    assert_eq!(
+        suites.failures,
+        2000 + suites
+            .suites
+            .iter()
+            .filter(|s| s.name.starts_with("specgate.scope."))
+            .map(|s| s.failures)
+            .sum::<u64>()
+    );
+}

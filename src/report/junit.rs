@@ -1,161 +1,307 @@
-//! The JUnit XML report, written with `junit-report`.
+//! The JUnit XML report, its test cases rendered by `junit-report`, streamed.
 //!
 //! One `<testsuite>` per check, named `specgate.<check>`; one `<testcase>` per exchange the
 //! check applied to, named `<case id> <operation> [<credential>] <label>`. A failure's message
 //! is the finding; its text holds the request, the response and a curl reproduction. A check
-//! that applied to nothing gets one skipped test case saying it was not exercised.
+//! that applied to nothing gets one skipped test case saying it was not exercised. Then a suite
+//! per credential of the scope matrix.
+//!
+//! A long run has millions of test cases, so the report is never whole in memory: each suite's
+//! figures are counted from the verdicts first, its start tag (with what junit-report does not
+//! write: the `skipped` count and the run's `<properties>`) is written here, and its test cases
+//! are rendered by junit-report a chunk at a time.
 
 use std::io::Write;
 
-use junit_report::{Duration, ReportBuilder, TestCaseBuilder, TestSuiteBuilder};
+use junit_report::{Duration, ReportBuilder, TestCase, TestCaseBuilder, TestSuiteBuilder};
 
-use super::{curl, Outcome, Record};
-use crate::checks::{self, Severity, Verdict};
+use super::{curl, MatrixRow, Outcome, Record};
+use crate::checks::{self, Check, Severity, Verdict};
 use crate::client::Exchange;
 use crate::redact::Secrets;
 
 /// How much of a response body a failure shows.
 const BODY_EXCERPT: usize = 2048;
+/// Test cases rendered at a time.
+const CHUNK: usize = 512;
 
-pub fn write(outcome: &Outcome, secrets: &Secrets, mut sink: impl Write) -> std::io::Result<()> {
-    let mut report = ReportBuilder::new();
-    let mut skipped = Vec::new();
-    for check in checks::CATALOGUE
-        .iter()
-        .filter(|check| outcome.checks.contains(&check.id))
-    {
-        let mut suite = TestSuiteBuilder::new(&format!("specgate.{}", check.id));
-        let classname = format!("specgate.{}", check.id);
-        let mut exercised = false;
-        for record in &outcome.records {
-            for (id, verdict) in &record.verdicts {
-                if *id != check.id {
-                    continue;
-                }
-                exercised = true;
-                let name = secrets.scrub(&test_name(record));
-                let time = Duration::seconds_f64(record.exchange.elapsed.as_secs_f64());
-                let mut case = match verdict {
-                    // A warning does not turn a CI dashboard red: the case passes and says why
-                    // it was flagged.
-                    Verdict::Fail(finding) if finding.severity == Severity::Warning => {
-                        let mut case = TestCaseBuilder::success(&name, time);
-                        case.set_system_out(&format!(
-                            "WARNING: {}\n{}",
-                            secrets.scrub(&finding.message),
-                            details(record, check.id, secrets)
-                        ));
-                        case
-                    }
-                    Verdict::Fail(finding) => {
-                        let mut case = TestCaseBuilder::failure(
-                            &name,
-                            time,
-                            check.id,
-                            &secrets.scrub(&finding.message),
-                        );
-                        let mut text = details(record, check.id, secrets);
-                        if let Some(pointer) = &finding.pointer {
-                            text.insert_str(0, &format!("pointer: {pointer}\n"));
-                        }
-                        text.insert_str(0, &format!("rule: {}\n", check.description));
-                        text.push_str(&super::terminal::replay_command(outcome, &record.id));
-                        text.push('\n');
-                        case.set_trace(&secrets.scrub(&text));
-                        case
-                    }
-                    Verdict::Pass | Verdict::Skip => TestCaseBuilder::success(&name, time),
-                };
-                case.set_classname(&classname);
-                suite.add_testcase(case.build());
-            }
-        }
-        skipped.push(usize::from(!exercised));
-        if !exercised {
-            let mut case = TestCaseBuilder::skipped_with_cause(
-                &format!("{}: not exercised", check.id),
-                "not-exercised",
-                "no exchange of this run was one this check applies to",
-            );
-            case.set_classname(&classname);
-            suite.add_testcase(case.build());
-        }
-        report.add_testsuite(suite.build());
-    }
-    // The scope matrix: a suite per credential, a case per operation saying whether what came
-    // back agrees with what the spec expects of it.
-    let scopes_checked = ["scope_enforced", "auth_required"]
-        .iter()
-        .any(|id| outcome.checks.contains(id));
-    for row in outcome.matrix.iter().filter(|_| scopes_checked) {
-        let credential = row.credential.to_string();
-        let mut suite = TestSuiteBuilder::new(&format!("specgate.scope.{credential}"));
-        let expected = match row.expected {
-            super::Expected::Accepted => "accepted",
-            super::Expected::Refused => "refused",
-            super::Expected::NoToken => "no token",
-        };
-        let observed: Vec<String> = row
-            .observed
-            .iter()
-            .map(|(status, count)| format!("{status} ×{count}"))
-            .collect();
-        let name = format!("{} [{credential}] expected {expected}", row.operation);
-        let mut case = match row.agrees() {
-            Some(true) => TestCaseBuilder::success(&name, Duration::ZERO),
-            Some(false) => {
-                let mut case = TestCaseBuilder::failure(
-                    &name,
-                    Duration::ZERO,
-                    "scope_matrix",
-                    &format!("expected {expected}, observed {}", observed.join(", ")),
-                );
-                case.set_trace("the scope_enforced, auth_required and positive_accepted suites name each request");
-                case
-            }
-            None => TestCaseBuilder::skipped_with_cause(
-                &name,
-                "not-exercised",
-                if row.expected == super::Expected::NoToken {
-                    "no token was configured for this scope"
-                } else {
-                    "no valid request was sent with this credential"
-                },
-            ),
-        };
-        case.set_classname(&format!("specgate.scope.{credential}"));
-        skipped.push(usize::from(row.agrees().is_none()));
-        suite.add_testcase(case.build());
-        report.add_testsuite(suite.build());
-    }
-    let report = report.build();
-    let mut xml = Vec::new();
-    report
-        .write_xml(&mut xml)
-        .map_err(|error| std::io::Error::other(error.to_string()))?;
-    let xml = String::from_utf8(xml).map_err(std::io::Error::other)?;
-    let totals = Totals {
-        tests: report.testsuites().iter().map(|suite| suite.tests()).sum(),
-        failures: report
-            .testsuites()
-            .iter()
-            .map(|suite| suite.failures())
-            .sum(),
-        skipped: skipped.iter().sum(),
-        time: outcome.elapsed.as_secs_f64(),
-    };
-    let properties = properties(outcome, secrets);
-    sink.write_all(complete(&xml, &totals, &skipped, &properties).as_bytes())
+/// A suite of the report: a check's, or a row of the scope matrix.
+enum Suite<'a> {
+    Check(&'static Check),
+    Scope(&'a MatrixRow),
 }
 
-struct Totals {
+/// What a suite's start tag says of it.
+#[derive(Default)]
+struct Figures {
     tests: usize,
     failures: usize,
     skipped: usize,
-    time: f64,
+    time: Duration,
 }
 
-/// The run's facts, as `<property>` elements (values scrubbed and XML-escaped).
+pub fn write(outcome: &Outcome, secrets: &Secrets, sink: impl Write) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(sink);
+    let suites = suites(outcome);
+    let figures: Vec<Figures> = suites.iter().map(|suite| suite.figures(outcome)).collect();
+    write!(
+        out,
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><testsuites name=\"specgate\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" time=\"{:.3}\">",
+        figures.iter().map(|f| f.tests).sum::<usize>(),
+        figures.iter().map(|f| f.failures).sum::<usize>(),
+        figures.iter().map(|f| f.skipped).sum::<usize>(),
+        outcome.elapsed.as_secs_f64()
+    )?;
+    let properties = properties(outcome, secrets);
+    let timestamp = timestamp();
+    for (id, (suite, figures)) in suites.iter().zip(&figures).enumerate() {
+        let name = escape(&suite.name());
+        write!(
+            out,
+            "<testsuite id=\"{id}\" name=\"{name}\" package=\"testsuite/{name}\" tests=\"{}\" errors=\"0\" failures=\"{}\" hostname=\"localhost\" timestamp=\"{timestamp}\" time=\"{}\" skipped=\"{}\">{properties}",
+            figures.tests,
+            figures.failures,
+            figures.time.as_seconds_f64(),
+            figures.skipped,
+        )?;
+        let mut chunk = Vec::with_capacity(CHUNK);
+        for case in suite.cases(outcome, secrets) {
+            chunk.push(case);
+            if chunk.len() == CHUNK {
+                render(&suite.name(), std::mem::take(&mut chunk), &mut out)?;
+            }
+        }
+        if !chunk.is_empty() {
+            render(&suite.name(), chunk, &mut out)?;
+        }
+        out.write_all(b"</testsuite>")?;
+    }
+    out.write_all(b"</testsuites>")?;
+    out.flush()
+}
+
+/// The check suites in catalogue order, then the scope matrix's (when a check judges scopes).
+fn suites(outcome: &Outcome) -> Vec<Suite<'_>> {
+    let mut suites: Vec<Suite> = checks::CATALOGUE
+        .iter()
+        .filter(|check| outcome.checks.contains(&check.id))
+        .map(Suite::Check)
+        .collect();
+    let scopes_checked = ["scope_enforced", "auth_required"]
+        .iter()
+        .any(|id| outcome.checks.contains(id));
+    if scopes_checked {
+        suites.extend(outcome.matrix.iter().map(Suite::Scope));
+    }
+    suites
+}
+
+/// Writes `cases` as junit-report renders them, without the report and suite around them.
+fn render(suite: &str, cases: Vec<TestCase>, out: &mut impl Write) -> std::io::Result<()> {
+    let mut builder = TestSuiteBuilder::new(suite);
+    builder.add_testcases(cases);
+    let mut report = ReportBuilder::new();
+    report.add_testsuite(builder.build());
+    let mut xml = Vec::new();
+    report
+        .build()
+        .write_xml(&mut xml)
+        .map_err(|error| std::io::Error::other(error.to_string()))?;
+    // junit-report escapes `>` in attribute values, so the first `>` after `<testsuite `
+    // ends the suite's start tag.
+    let inner = std::str::from_utf8(&xml)
+        .ok()
+        .and_then(|xml| {
+            let at = xml.find("<testsuite ")?;
+            let start = at + xml[at..].find('>')? + 1;
+            let end = xml.rfind("</testsuite>")?;
+            xml.get(start..end)
+        })
+        .ok_or_else(|| std::io::Error::other("junit-report wrote an unexpected suite"))?;
+    out.write_all(inner.as_bytes())
+}
+
+impl Suite<'_> {
+    fn name(&self) -> String {
+        match self {
+            Suite::Check(check) => format!("specgate.{}", check.id),
+            Suite::Scope(row) => format!("specgate.scope.{}", row.credential),
+        }
+    }
+
+    /// Counted from the verdicts, without rendering a test case.
+    fn figures(&self, outcome: &Outcome) -> Figures {
+        let mut figures = Figures::default();
+        match self {
+            Suite::Check(check) => {
+                for record in &outcome.records {
+                    for (_, verdict) in record.verdicts.iter().filter(|(id, _)| *id == check.id) {
+                        figures.tests += 1;
+                        figures.time += elapsed(record);
+                        if matches!(verdict, Verdict::Fail(finding) if finding.severity == Severity::Error)
+                        {
+                            figures.failures += 1;
+                        }
+                    }
+                }
+                if figures.tests == 0 {
+                    figures.tests = 1;
+                    figures.skipped = 1;
+                }
+            }
+            Suite::Scope(row) => {
+                figures.tests = 1;
+                match row.agrees() {
+                    Some(false) => figures.failures = 1,
+                    None => figures.skipped = 1,
+                    Some(true) => {}
+                }
+            }
+        }
+        figures
+    }
+
+    /// The suite's test cases, made one at a time.
+    fn cases<'s>(
+        &'s self,
+        outcome: &'s Outcome,
+        secrets: &'s Secrets,
+    ) -> Box<dyn Iterator<Item = TestCase> + 's> {
+        match self {
+            Suite::Check(check) => {
+                let classname = self.name();
+                let exercised = outcome
+                    .records
+                    .iter()
+                    .any(|record| record.verdicts.iter().any(|(id, _)| *id == check.id));
+                if !exercised {
+                    let mut case = TestCaseBuilder::skipped_with_cause(
+                        &format!("{}: not exercised", check.id),
+                        "not-exercised",
+                        "no exchange of this run was one this check applies to",
+                    );
+                    case.set_classname(&classname);
+                    return Box::new(std::iter::once(case.build()));
+                }
+                Box::new(outcome.records.iter().flat_map(move |record| {
+                    let classname = classname.clone();
+                    record
+                        .verdicts
+                        .iter()
+                        .filter(|(id, _)| *id == check.id)
+                        .map(move |(_, verdict)| {
+                            let mut case = check_case(outcome, record, check, verdict, secrets);
+                            case.set_classname(&classname);
+                            case.build()
+                        })
+                }))
+            }
+            Suite::Scope(row) => Box::new(std::iter::once(scope_case(row))),
+        }
+    }
+}
+
+/// Now, in RFC 3339 (UTC), for the suites' `timestamp`.
+fn timestamp() -> String {
+    let now = junit_report::OffsetDateTime::now_utc();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    )
+}
+
+fn elapsed(record: &Record) -> Duration {
+    Duration::seconds_f64(record.exchange.elapsed.as_secs_f64())
+}
+
+/// The test case of one verdict of `check` on `record`.
+fn check_case(
+    outcome: &Outcome,
+    record: &Record,
+    check: &Check,
+    verdict: &Verdict,
+    secrets: &Secrets,
+) -> TestCaseBuilder {
+    let name = secrets.scrub(&test_name(record));
+    let time = elapsed(record);
+    match verdict {
+        // A warning does not turn a CI dashboard red: the case passes and says why it was
+        // flagged.
+        Verdict::Fail(finding) if finding.severity == Severity::Warning => {
+            let mut case = TestCaseBuilder::success(&name, time);
+            case.set_system_out(&format!(
+                "WARNING: {}\n{}",
+                secrets.scrub(&finding.message),
+                details(record, check.id, secrets)
+            ));
+            case
+        }
+        Verdict::Fail(finding) => {
+            let mut case =
+                TestCaseBuilder::failure(&name, time, check.id, &secrets.scrub(&finding.message));
+            let mut text = details(record, check.id, secrets);
+            if let Some(pointer) = &finding.pointer {
+                text.insert_str(0, &format!("pointer: {pointer}\n"));
+            }
+            text.insert_str(0, &format!("rule: {}\n", check.description));
+            text.push_str(&super::terminal::replay_command(outcome, &record.id));
+            text.push('\n');
+            case.set_trace(&secrets.scrub(&text));
+            case
+        }
+        Verdict::Pass | Verdict::Skip => TestCaseBuilder::success(&name, time),
+    }
+}
+
+/// The scope matrix's test case for one credential: whether what came back agrees with what
+/// the spec expects of it.
+fn scope_case(row: &MatrixRow) -> TestCase {
+    let credential = row.credential.to_string();
+    let expected = match row.expected {
+        super::Expected::Accepted => "accepted",
+        super::Expected::Refused => "refused",
+        super::Expected::NoToken => "no token",
+    };
+    let observed: Vec<String> = row
+        .observed
+        .iter()
+        .map(|(status, count)| format!("{status} ×{count}"))
+        .collect();
+    let name = format!("{} [{credential}] expected {expected}", row.operation);
+    let mut case = match row.agrees() {
+        Some(true) => TestCaseBuilder::success(&name, Duration::ZERO),
+        Some(false) => {
+            let mut case = TestCaseBuilder::failure(
+                &name,
+                Duration::ZERO,
+                "scope_matrix",
+                &format!("expected {expected}, observed {}", observed.join(", ")),
+            );
+            case.set_trace(
+                "the scope_enforced, auth_required and positive_accepted suites name each request",
+            );
+            case
+        }
+        None => TestCaseBuilder::skipped_with_cause(
+            &name,
+            "not-exercised",
+            if row.expected == super::Expected::NoToken {
+                "no token was configured for this scope"
+            } else {
+                "no valid request was sent with this credential"
+            },
+        ),
+    };
+    case.set_classname(&format!("specgate.scope.{credential}"));
+    case.build()
+}
+
+/// The run's facts, as `<properties>` (values scrubbed and XML-escaped).
 fn properties(outcome: &Outcome, secrets: &Secrets) -> String {
     let facts = [
         ("specgate.version", env!("CARGO_PKG_VERSION").to_string()),
@@ -173,41 +319,6 @@ fn properties(outcome: &Outcome, secrets: &Secrets) -> String {
     }
     xml.push_str("</properties>");
     xml
-}
-
-/// What junit-report does not write: the `<testsuites>` name and totals, each suite's
-/// `skipped` count, and each suite's `<properties>` (which must come before its test cases).
-fn complete(xml: &str, totals: &Totals, skipped: &[usize], properties: &str) -> String {
-    let mut out = String::with_capacity(xml.len() + skipped.len() * properties.len() + 256);
-    let head = format!(
-        "<testsuites name=\"specgate\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" time=\"{:.3}\">",
-        totals.tests, totals.failures, totals.skipped, totals.time
-    );
-    let mut rest = match xml.split_once("<testsuites>") {
-        Some((before, after)) => {
-            out.push_str(before);
-            out.push_str(&head);
-            after
-        }
-        None => return xml.to_string(),
-    };
-    let mut index = 0;
-    // junit-report escapes `>` in attribute values, so the first `>` ends the start tag.
-    while let Some(at) = rest.find("<testsuite ") {
-        let Some(end) = rest[at..].find('>').map(|end| at + end) else {
-            break;
-        };
-        out.push_str(&rest[..end]);
-        out.push_str(&format!(
-            " skipped=\"{}\">",
-            skipped.get(index).copied().unwrap_or(0)
-        ));
-        out.push_str(properties);
-        rest = &rest[end + 1..];
-        index += 1;
-    }
-    out.push_str(rest);
-    out
 }
 
 fn escape(text: &str) -> String {

@@ -32,6 +32,9 @@ use crate::spec::{Location, Operation, SecurityScheme, Spec};
 const MAX_CONSECUTIVE_TRANSPORT_FAILURES: usize = 3;
 /// At most this many remembered passwords are tried when the account's state is lost.
 const MAX_RECOVERY_ATTEMPTS: usize = 8;
+/// Passwords remembered for recovery: the newest few are the likely ones, and a long run
+/// neither grows nor slows with the number of changes it made.
+const HISTORY: usize = 4 * MAX_RECOVERY_ATTEMPTS;
 
 /// The test account the run may change.
 #[derive(Clone, Debug)]
@@ -240,13 +243,14 @@ pub async fn run(
             batch_width(&cases[index..], &stateful, settings.concurrency)
         };
         let batch = &cases[index..index + width];
+        let since = runner.records.len();
         if width == 1 {
             runner.case(case).await;
         } else {
             runner.independent_cases(batch).await;
         }
         for case in batch {
-            runner.shrink_failure(case).await;
+            runner.shrink_failure(case, since).await;
         }
         index += width;
         if let Some(progress) = &settings.progress {
@@ -343,8 +347,8 @@ struct Runner<'a> {
     records: Vec<Record>,
     /// The account's password as far as the run knows; `None` once it is lost.
     password: Option<String>,
-    /// Every password the account may have had, oldest first (the original first).
-    history: Vec<String>,
+    /// The newest passwords the account may have had, oldest first (at most `HISTORY`).
+    history: std::collections::VecDeque<String>,
     /// Whether any request may have changed the password.
     changed: bool,
     transport_failures: usize,
@@ -387,7 +391,7 @@ impl<'a> Runner<'a> {
             generator,
             records: Vec::new(),
             password: Some(settings.account.password.clone()),
-            history: vec![settings.account.password.clone()],
+            history: [settings.account.password.clone()].into(),
             changed: false,
             transport_failures: 0,
             wrong_left: settings.max_wrong_passwords,
@@ -811,7 +815,10 @@ impl<'a> Runner<'a> {
 
     fn remember(&mut self, password: &str) {
         if !self.history.iter().any(|known| known == password) {
-            self.history.push(password.to_string());
+            if self.history.len() == HISTORY {
+                self.history.pop_front();
+            }
+            self.history.push_back(password.to_string());
         }
     }
 

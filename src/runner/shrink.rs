@@ -27,12 +27,14 @@ const SHRINKABLE: [&str; 7] = [
 impl Runner<'_> {
     /// Shrinks the first failure of each check that a smaller input may still provoke, against
     /// the live target, keeping the account in a known state at every step; the smallest
-    /// failing request is recorded as `<case>.min`.
-    pub(super) async fn shrink_failure(&mut self, case: &Case) {
+    /// failing request is recorded as `<case>.min`. The case's record is among the records
+    /// from `since` on.
+    pub(super) async fn shrink_failure(&mut self, case: &Case, since: usize) {
         if self.settings.max_shrink_steps == 0 || self.client.is_none() {
             return;
         }
-        let Some(record) = self.records.iter().find(|record| record.id == case.id) else {
+        let recent = self.records.get(since..).unwrap_or_default();
+        let Some(record) = recent.iter().find(|record| record.id == case.id) else {
             return;
         };
         let Some(check) = record

@@ -254,7 +254,10 @@ async fn change_password(
             ));
         }
         if !state.has(Fault::ChangeNotPersisted) {
-            state.store().retire(&target, stored);
+            // Old passwords matter only to the fault that keeps them working.
+            if state.has(Fault::OldPasswordStillWorks) {
+                state.store().retire(&target, stored);
+            }
             new.clone_into(stored);
         }
         Ok(())
