@@ -153,11 +153,7 @@ fn main() {
     );
     table.info(
         "full run, p50 / p99 latency",
-        format!(
-            "{} / {}",
-            micros(percentile(&full.latencies, 50.0)),
-            micros(percentile(&full.latencies, 99.0))
-        ),
+        format!("{} / {}", micros(full.p50), micros(full.p99)),
     );
     table.info("bare client, requests/s", format!("{:.0}", bare.rate()));
     table.info(
@@ -401,7 +397,9 @@ struct FullRun {
     cases: usize,
     /// `case check status` of each failed verdict.
     failures: Vec<String>,
-    latencies: Vec<Duration>,
+    /// Request latency p50 and p99.
+    p50: Duration,
+    p99: Duration,
     peak_kb: u64,
     base_kb: u64,
 }
@@ -423,8 +421,8 @@ impl FullRun {
         println!(
             "  request latency p50 {}, p99 {}; failed verdicts {} (0 expected: the server is \
              conformant)",
-            micros(percentile(&self.latencies, 50.0)),
-            micros(percentile(&self.latencies, 99.0)),
+            micros(self.p50),
+            micros(self.p99),
             self.failures.len()
         );
         for failure in self.failures.iter().take(5) {
@@ -447,35 +445,23 @@ async fn full_run(config: &RunConfig) -> FullRun {
         .expect("the run completes");
     let wall = started.elapsed();
     let outcome = finished.outcome.expect("a run, not a dry run");
-    let latencies = outcome
-        .records
-        .iter()
-        .map(|record| record.exchange.elapsed)
-        .collect();
+    let latency = |p| outcome.latency.percentile(p).unwrap_or_default();
     FullRun {
         wall,
-        requests: outcome.records.len(),
-        cases: outcome
-            .records
-            .iter()
-            .filter(|record| !record.id.contains('.'))
-            .count(),
+        requests: outcome.exchanges(),
+        cases: outcome.cases,
         failures: outcome
-            .records
-            .iter()
-            .flat_map(|record| {
+            .failures()
+            .map(|(record, check, _)| {
                 let status = match &record.exchange.response {
                     Ok(response) => response.status.to_string(),
                     Err(error) => error.to_string(),
                 };
-                record
-                    .verdicts
-                    .iter()
-                    .filter(|(_, verdict)| matches!(verdict, specgate::checks::Verdict::Fail(_)))
-                    .map(move |(check, _)| format!("{} {check} ({status})", record.id))
+                format!("{} {check} ({status})", record.id)
             })
             .collect(),
-        latencies,
+        p50: latency(50.0),
+        p99: latency(99.0),
         peak_kb: status_kb("VmHWM"),
         base_kb,
     }

@@ -69,19 +69,6 @@ pub struct Exchange {
     pub elapsed: Duration,
 }
 
-impl Exchange {
-    /// Lets go of headers and bodies, keeping the method, URL, status and time: what reports
-    /// need of an exchange they count but do not show.
-    pub fn forget_contents(&mut self) {
-        self.request.headers = Vec::new();
-        self.request.body = Vec::new();
-        if let Ok(response) = &mut self.response {
-            response.headers = Vec::new();
-            response.body = Vec::new();
-        }
-    }
-}
-
 pub struct Client {
     inner: reqwest::Client,
     timeout: Duration,

@@ -192,11 +192,10 @@ pub async fn run(
             || host == "[::1]"
     });
     if let Some(only) = &settings.only {
-        let (cases, _) = runner::plan(&spec, &settings);
-        if let Some(missing) = only
-            .iter()
-            .find(|id| !cases.iter().any(|case| &case.id == *id))
-        {
+        let (planned, _) = runner::plan(&spec, &settings);
+        let planned: std::collections::HashSet<String> =
+            planned.cases.map(|case| case.id).collect();
+        if let Some(missing) = only.iter().find(|id| !planned.contains(*id)) {
             return Err(Error::Usage(format!(
                 "the plan of this seed and these flags has no case {missing}"
             )));

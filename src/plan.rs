@@ -173,7 +173,7 @@ pub fn case_seed(seed: u64, number: usize) -> u64 {
 /// What the planner knows of the run.
 pub struct Context<'a> {
     pub spec: &'a Spec,
-    pub credentials: &'a [Credential],
+    pub credentials: Vec<Credential>,
     pub scheme: Option<&'a str>,
     pub has_other_user: bool,
     pub declared: &'a [Declared],
@@ -184,27 +184,121 @@ pub struct Context<'a> {
 /// Builds the plan: the examples phase (declarative cases that can run: their credential has
 /// a token, and they name another user only when there is one), then coverage, then fuzz, each
 /// over every operation and credential.
-pub fn build(context: &Context) -> Vec<Case> {
+pub fn build(context: Context<'_>) -> Plan<'_> {
+    let phases = &context.budget.phases;
     let mut planner = Planner {
-        context,
+        context: &context,
         cases: Vec::new(),
     };
-    for phase in [Phase::Examples, Phase::Coverage, Phase::Fuzz] {
-        if !context.budget.phases.contains(&phase) {
-            continue;
-        }
-        match phase {
-            Phase::Examples => planner.examples(),
-            Phase::Coverage | Phase::Fuzz => {
-                for (index, operation) in context.spec.operations.iter().enumerate() {
-                    for credential in context.credentials {
-                        planner.generated(phase, index, operation, credential);
-                    }
-                }
+    if phases.contains(&Phase::Examples) {
+        planner.examples();
+    }
+    if phases.contains(&Phase::Coverage) {
+        for (index, operation) in context.spec.operations.iter().enumerate() {
+            for credential in &context.credentials {
+                planner.coverage(index, operation, credential);
             }
         }
     }
-    planner.cases
+    let fixed = planner.cases;
+    // The fuzz phase: `budget.cases` valid bodies per operation for each credential it
+    // accepts, `budget.rejected_cases` for each it refuses.
+    let mut pairs = Vec::new();
+    if phases.contains(&Phase::Fuzz) {
+        for (index, operation) in context.spec.operations.iter().enumerate() {
+            for (credential, which) in context.credentials.iter().enumerate() {
+                let count = if accepts(operation, context.scheme, which) {
+                    context.budget.cases
+                } else {
+                    context.budget.rejected_cases
+                };
+                pairs.push((index, credential, count));
+            }
+        }
+    }
+    Plan {
+        len: fixed.len() + pairs.iter().map(|(_, _, count)| count).sum::<usize>(),
+        number: fixed.len(),
+        fixed: fixed.into_iter(),
+        pairs: pairs.into_iter(),
+        current: None,
+        context,
+    }
+}
+
+/// The plan of a run: its cases in order. The examples and coverage phases (a few dozen cases
+/// per operation and credential) are drawn up front; the fuzz phase, as long as `--cases`
+/// makes it, one case at a time as the run asks for it, so that a long run never holds all its
+/// cases at once.
+pub struct Plan<'a> {
+    context: Context<'a>,
+    fixed: std::vec::IntoIter<Case>,
+    /// Fuzz draws still to make: (operation, credential index, count), in order.
+    pairs: std::vec::IntoIter<(usize, usize, usize)>,
+    /// The pair being drawn, with its draws left.
+    current: Option<(usize, usize, usize)>,
+    /// Cases numbered so far.
+    number: usize,
+    len: usize,
+}
+
+impl Plan<'_> {
+    /// Cases in the plan: at most this many (a body the generator cannot draw is left out).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The cases drawn up front and not yet taken; the fuzz cases after them send valid
+    /// bodies only.
+    pub fn fixed(&self) -> &[Case] {
+        self.fixed.as_slice()
+    }
+
+    fn next_fuzz(&mut self) -> Option<Case> {
+        loop {
+            let (operation, credential) = match &mut self.current {
+                Some((operation, credential, left)) if *left > 0 => {
+                    *left -= 1;
+                    (*operation, *credential)
+                }
+                _ => {
+                    self.current = Some(self.pairs.next()?);
+                    continue;
+                }
+            };
+            let context = &self.context;
+            let number = self.number + 1;
+            let own = |label: &str, body, origin| Draft {
+                label: label.to_string(),
+                credential: context.credentials[credential].clone(),
+                path_user: PathUser::Own,
+                body,
+                intent: Intent::Valid,
+                origin,
+            };
+            let spec_operation = &context.spec.operations[operation];
+            let draft = match draw(spec_operation, case_seed(context.seed, number)) {
+                None => own("no body", None, Origin::Fixed),
+                Some(Some(body)) => own("valid body", Some(body), Origin::Drawn),
+                // The same seed would fail again: the draw is left out.
+                Some(None) => continue,
+            };
+            self.number = number;
+            return Some(numbered(context, Phase::Fuzz, operation, number, draft));
+        }
+    }
+}
+
+impl Iterator for Plan<'_> {
+    type Item = Case;
+
+    fn next(&mut self) -> Option<Case> {
+        self.fixed.next().or_else(|| self.next_fuzz())
+    }
 }
 
 struct Planner<'a> {
@@ -222,6 +316,48 @@ struct Draft {
     origin: Origin,
 }
 
+/// The case numbered `number` (from 1), with its parameters drawn from its own seed.
+fn numbered(
+    context: &Context,
+    phase: Phase,
+    operation: usize,
+    number: usize,
+    draft: Draft,
+) -> Case {
+    let seed = case_seed(context.seed, number);
+    Case {
+        params: draw_params(&context.spec.operations[operation], seed ^ PARAM_STREAM),
+        id: format!("c{number:04}"),
+        operation,
+        label: draft.label,
+        credential: draft.credential,
+        path_user: draft.path_user,
+        body: draft.body,
+        intent: draft.intent,
+        phase,
+        seed,
+        origin: draft.origin,
+    }
+}
+
+/// A valid body drawn with `seed` (`None`: the operation takes no body; `Some(None)`: the
+/// schema could not be satisfied).
+fn draw(operation: &Operation, seed: u64) -> Option<Option<Body>> {
+    let request = operation.request_body.as_ref()?;
+    let Some(schema) = request.schema.as_ref() else {
+        return Some(None);
+    };
+    let contract = PasswordContract::detect(operation);
+    let mut generator = Generator::new(seed);
+    Some(generator.body(schema, contract.as_ref()).map(|value| Body {
+        value: Some(value),
+        encoding: Encoding::Json,
+        content_type: Some(request.media_type.clone()),
+        keep: Vec::new(),
+        template: false,
+    }))
+}
+
 impl Planner<'_> {
     /// The seed the next case will have.
     fn next_seed(&self) -> u64 {
@@ -230,23 +366,8 @@ impl Planner<'_> {
 
     fn push(&mut self, phase: Phase, operation: usize, draft: Draft) {
         let number = self.cases.len() + 1;
-        let params = draw_params(
-            &self.context.spec.operations[operation],
-            case_seed(self.context.seed, number) ^ PARAM_STREAM,
-        );
-        self.cases.push(Case {
-            params,
-            id: format!("c{number:04}"),
-            operation,
-            label: draft.label,
-            credential: draft.credential,
-            path_user: draft.path_user,
-            body: draft.body,
-            intent: draft.intent,
-            phase,
-            seed: case_seed(self.context.seed, number),
-            origin: draft.origin,
-        });
+        let case = numbered(self.context, phase, operation, number, draft);
+        self.cases.push(case);
     }
 
     fn examples(&mut self) {
@@ -284,31 +405,14 @@ impl Planner<'_> {
         }
     }
 
-    /// A valid body drawn with the next case's seed (`None`: the operation takes no body;
-    /// `Some(None)`: the schema could not be satisfied).
+    /// A valid body drawn with the next case's seed.
     fn draw(&self, operation: &Operation) -> Option<Option<Body>> {
-        let request = operation.request_body.as_ref()?;
-        let Some(schema) = request.schema.as_ref() else {
-            return Some(None);
-        };
-        let contract = PasswordContract::detect(operation);
-        let mut generator = Generator::new(self.next_seed());
-        Some(generator.body(schema, contract.as_ref()).map(|value| Body {
-            value: Some(value),
-            encoding: Encoding::Json,
-            content_type: Some(request.media_type.clone()),
-            keep: Vec::new(),
-            template: false,
-        }))
+        draw(operation, self.next_seed())
     }
 
-    fn generated(
-        &mut self,
-        phase: Phase,
-        index: usize,
-        operation: &Operation,
-        credential: &Credential,
-    ) {
+    /// The coverage phase's cases for one operation and credential.
+    fn coverage(&mut self, index: usize, operation: &Operation, credential: &Credential) {
+        let phase = Phase::Coverage;
         let context = self.context;
         let allowed = accepts(operation, context.scheme, credential);
         let own = |label: &str, body: Option<Body>, intent: Intent, origin: Origin| Draft {
@@ -319,28 +423,6 @@ impl Planner<'_> {
             intent,
             origin,
         };
-        if phase == Phase::Fuzz {
-            let count = if allowed {
-                context.budget.cases
-            } else {
-                context.budget.rejected_cases
-            };
-            for _ in 0..count {
-                match self.draw(operation) {
-                    None => self.push(
-                        phase,
-                        index,
-                        own("no body", None, Intent::Valid, Origin::Fixed),
-                    ),
-                    Some(Some(body)) => {
-                        let draft = own("valid body", Some(body), Intent::Valid, Origin::Drawn);
-                        self.push(phase, index, draft);
-                    }
-                    Some(None) => {}
-                }
-            }
-            return;
-        }
         let request = operation.request_body.as_ref();
         let (Some(schema), Some(Some(sample))) = (
             request.and_then(|body| body.schema.as_ref()),
@@ -521,5 +603,61 @@ pub fn accepts(operation: &Operation, scheme: Option<&str>, credential: &Credent
         _ if operation.security.is_empty() => true,
         (Credential::Scope(scope), Some(scheme)) => operation.allows(scheme, &[scope.as_str()]),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context<'a>(spec: &'a Spec, budget: &'a Budget, seed: u64) -> Context<'a> {
+        Context {
+            spec,
+            credentials: vec![
+                Credential::Anonymous,
+                Credential::Scope("admin".into()),
+                Credential::Scope("user".into()),
+            ],
+            scheme: Some("oauth"),
+            has_other_user: true,
+            declared: &[],
+            budget,
+            seed,
+        }
+    }
+
+    #[test]
+    fn the_plan_is_numbered_in_phase_order_and_drawn_the_same_each_time() {
+        let spec = crate::spec::load(None).expect("the shipped spec");
+        let budget = Budget {
+            cases: 30,
+            rejected_cases: 2,
+            phases: vec![Phase::Examples, Phase::Coverage, Phase::Fuzz],
+        };
+        let plan = build(context(&spec, &budget, 9));
+        let fixed = plan.fixed().len();
+        let len = plan.len();
+        let cases: Vec<Case> = plan.collect();
+        // Every body of the shipped spec can be drawn: the upper bound is exact.
+        assert_eq!(cases.len(), len);
+        assert_eq!(
+            len,
+            fixed + 30 + 2 * 2,
+            "30 under `user`, 2 under each refused credential"
+        );
+        for (index, case) in cases.iter().enumerate() {
+            assert_eq!(case.id, format!("c{:04}", index + 1));
+            assert_eq!(case.seed, case_seed(9, index + 1));
+        }
+        assert!(cases.windows(2).all(|pair| pair[0].phase <= pair[1].phase));
+        let fuzz: Vec<&Case> = cases.iter().filter(|c| c.phase == Phase::Fuzz).collect();
+        assert_eq!(fuzz.len(), len - fixed);
+        assert!(fuzz
+            .iter()
+            .all(|case| case.intent == Intent::Valid && case.body.is_some()));
+        let again: Vec<Case> = build(context(&spec, &budget, 9)).collect();
+        assert_eq!(cases, again);
+        let other: Vec<Case> = build(context(&spec, &budget, 10)).collect();
+        assert_ne!(cases, other);
     }
 }

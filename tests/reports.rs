@@ -114,6 +114,14 @@ fn trimmed() -> &'static Finished {
             }
             keep
         });
+        // The reports show what is left; the passing exchanges go with the rest.
+        finished.outcome.passed = Default::default();
+        finished.outcome.cases = finished
+            .outcome
+            .records
+            .iter()
+            .filter(|record| !record.id.contains('.'))
+            .count();
         finished
     })
 }
@@ -333,7 +341,11 @@ fn json_report_totals_match_the_outcome() {
     let all_failures = outcome.failures().count();
     assert_eq!(totals["failures"], outcome.failure_count());
     assert_eq!(totals["warnings"], all_failures - outcome.failure_count());
-    assert_eq!(totals["requests"], outcome.records.len());
+    assert_eq!(totals["requests"], outcome.exchanges());
+    assert!(
+        outcome.exchanges() > outcome.records.len(),
+        "passing exchanges are counted"
+    );
     assert_eq!(totals["policy_refusals"], outcome.policy_refusals());
     assert_eq!(report["conformant"], outcome.conformant());
     assert_eq!(report["seed"], outcome.seed.to_string());
@@ -468,6 +480,7 @@ fn exchange(body: &[u8], response: Result<Response, TransportError>) -> Exchange
 
 fn failing(id: &str, check: &'static str, severity: Severity, exchange: Exchange) -> Record {
     Record {
+        seq: 0,
         id: id.into(),
         operation: format!("Op{HOSTILE}"),
         credential: Credential::Scope(format!("scope{HOSTILE}")),
@@ -515,6 +528,9 @@ fn hostile_outcome(failures: usize) -> (Outcome, Secrets) {
             exchange(&body, response),
         ));
     }
+    for (seq, record) in records.iter_mut().enumerate() {
+        record.seq = seq as u64;
+    }
     let outcome = Outcome {
         spec_source: format!("/specs/{HOSTILE}.yaml"),
         spec_sha256: String::new(),
@@ -534,6 +550,9 @@ fn hostile_outcome(failures: usize) -> (Outcome, Secrets) {
         interrupted: true,
         refreshed: Vec::new(),
         records,
+        passed: Default::default(),
+        cases: failures,
+        latency: Default::default(),
         matrix: vec![MatrixRow {
             operation: format!("Op{HOSTILE}"),
             credential: Credential::Scope(HOSTILE.into()),
@@ -631,6 +650,9 @@ fn writers_handle_an_outcome_with_nothing_in_it() {
         interrupted: false,
         refreshed: Vec::new(),
         records: Vec::new(),
+        passed: Default::default(),
+        cases: 0,
+        latency: Default::default(),
         matrix: Vec::new(),
         aborted: None,
         restore: Restore::NotNeeded,
@@ -647,11 +669,24 @@ fn writers_handle_an_outcome_with_nothing_in_it() {
     }
 }
 
-/// The JUnit report is written a chunk of test cases at a time: suites far longer than a chunk
-/// come out whole, with start tags whose counts match what a parser finds in them.
+/// The JUnit report is written a chunk of test cases at a time, the passing exchanges read
+/// back from their spool between the shown ones: suites far longer than a chunk come out whole,
+/// in run order, with start tags whose counts match what a parser finds in them.
 #[test]
 fn junit_suites_longer_than_a_chunk_are_whole_and_counted() {
-    let (outcome, secrets) = hostile_outcome(3000);
+    let (mut outcome, secrets) = hostile_outcome(3000);
+    // After each shown exchange a passing one, `<id>.1`, that passed response_schema.
+    for record in &mut outcome.records {
+        record.seq *= 2;
+    }
+    for index in 0..3000u64 {
+        let name = format!("c{index:04}.1 Op [user] probe");
+        let elapsed = Duration::from_micros(100);
+        outcome
+            .passed
+            .push(2 * index + 1, &name, elapsed, &["response_schema"]);
+    }
+    outcome.passed.seal();
     let mut xml = Vec::new();
     specgate::report::junit::write(&outcome, &secrets, &mut xml).expect("the report is written");
     let text = String::from_utf8(xml).expect("UTF-8");
@@ -665,15 +700,15 @@ fn junit_suites_longer_than_a_chunk_are_whole_and_counted() {
             .find(|suite| suite.name == name)
             .unwrap_or_else(|| panic!("no suite {name}"))
     };
-    for (name, failures) in [
-        ("specgate.response_schema", 1000),
-        ("specgate.timeout", 1000),
+    for (name, tests, failures) in [
+        ("specgate.response_schema", 4000, 1000),
+        ("specgate.timeout", 1000, 1000),
         // Warnings pass, saying why they were flagged.
-        ("specgate.error_semantics", 0),
+        ("specgate.error_semantics", 1000, 0),
     ] {
         let found = suite(name);
-        assert_eq!(found.cases.len(), 1000, "{name}");
-        assert_eq!(found.tests, 1000, "{name}");
+        assert_eq!(found.cases.len(), tests, "{name}");
+        assert_eq!(found.tests, tests as u64, "{name}");
         assert_eq!(found.failures, failures, "{name}");
         let failed = found.cases.iter().filter(|c| c.status.is_failure()).count();
         assert_eq!(failed as u64, failures, "{name}");

@@ -129,8 +129,8 @@ fn render(outcome: &Outcome, secrets: &Secrets) -> String {
         "requests",
         format!(
             "{} cases, {} requests, {} failures, {} warnings, {} valid requests refused by the server's policy",
-            json::case_count(outcome),
-            outcome.records.len(),
+            outcome.cases,
+            outcome.exchanges(),
             outcome.failure_count(),
             outcome.failures().count() - outcome.failure_count(),
             outcome.policy_refusals()

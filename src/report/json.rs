@@ -203,8 +203,8 @@ impl Document {
             },
             elapsed_seconds: outcome.elapsed.as_secs_f64(),
             totals: Totals {
-                cases: case_count(outcome),
-                requests: outcome.records.len(),
+                cases: outcome.cases,
+                requests: outcome.exchanges(),
                 failures: outcome.failure_count(),
                 warnings: all_failures - outcome.failure_count(),
                 policy_refusals: outcome.policy_refusals(),
@@ -314,15 +314,6 @@ impl BodyView {
             cut,
         }
     }
-}
-
-/// Cases, as opposed to requests: a probe's id is its case's id with a `.N` suffix.
-pub(super) fn case_count(outcome: &Outcome) -> usize {
-    outcome
-        .records
-        .iter()
-        .filter(|record| !record.id.contains('.'))
-        .count()
 }
 
 /// One failure: the record of the exchange, the check that failed, and why.

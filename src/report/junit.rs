@@ -16,6 +16,7 @@ use std::io::Write;
 use junit_report::{Duration, ReportBuilder, TestCase, TestCaseBuilder, TestSuiteBuilder};
 
 use super::{curl, MatrixRow, Outcome, Record};
+use crate::auth::Credential;
 use crate::checks::{self, Check, Severity, Verdict};
 use crate::client::Exchange;
 use crate::redact::Secrets;
@@ -65,8 +66,8 @@ pub fn write(outcome: &Outcome, secrets: &Secrets, sink: impl Write) -> std::io:
             figures.skipped,
         )?;
         let mut chunk = Vec::with_capacity(CHUNK);
-        for case in suite.cases(outcome, secrets) {
-            chunk.push(case);
+        for case in suite.cases(outcome, secrets)? {
+            chunk.push(case?);
             if chunk.len() == CHUNK {
                 render(&suite.name(), std::mem::take(&mut chunk), &mut out)?;
             }
@@ -134,6 +135,9 @@ impl Suite<'_> {
         let mut figures = Figures::default();
         match self {
             Suite::Check(check) => {
+                let (passed, time) = outcome.passed.of_check(check.id);
+                figures.tests = passed;
+                figures.time = Duration::seconds_f64(time.as_secs_f64());
                 for record in &outcome.records {
                     for (_, verdict) in record.verdicts.iter().filter(|(id, _)| *id == check.id) {
                         figures.tests += 1;
@@ -161,44 +165,68 @@ impl Suite<'_> {
         figures
     }
 
-    /// The suite's test cases, made one at a time.
+    /// The suite's test cases, made one at a time: the passing exchanges read back from the
+    /// spool and the shown ones from memory, merged in run order.
     fn cases<'s>(
         &'s self,
         outcome: &'s Outcome,
         secrets: &'s Secrets,
-    ) -> Box<dyn Iterator<Item = TestCase> + 's> {
-        match self {
-            Suite::Check(check) => {
-                let classname = self.name();
-                let exercised = outcome
-                    .records
-                    .iter()
-                    .any(|record| record.verdicts.iter().any(|(id, _)| *id == check.id));
-                if !exercised {
-                    let mut case = TestCaseBuilder::skipped_with_cause(
-                        &format!("{}: not exercised", check.id),
-                        "not-exercised",
-                        "no exchange of this run was one this check applies to",
-                    );
-                    case.set_classname(&classname);
-                    return Box::new(std::iter::once(case.build()));
-                }
-                Box::new(outcome.records.iter().flat_map(move |record| {
-                    let classname = classname.clone();
-                    record
-                        .verdicts
-                        .iter()
-                        .filter(|(id, _)| *id == check.id)
-                        .map(move |(_, verdict)| {
-                            let mut case = check_case(outcome, record, check, verdict, secrets);
-                            case.set_classname(&classname);
-                            case.build()
-                        })
-                }))
-            }
-            Suite::Scope(row) => Box::new(std::iter::once(scope_case(row))),
+    ) -> std::io::Result<Box<dyn Iterator<Item = std::io::Result<TestCase>> + 's>> {
+        let check = match self {
+            Suite::Check(check) => *check,
+            Suite::Scope(row) => return Ok(Box::new(std::iter::once(Ok(scope_case(row))))),
+        };
+        let classname = self.name();
+        if !exercised(outcome, check) {
+            let mut case = TestCaseBuilder::skipped_with_cause(
+                &format!("{}: not exercised", check.id),
+                "not-exercised",
+                "no exchange of this run was one this check applies to",
+            );
+            case.set_classname(&classname);
+            return Ok(Box::new(std::iter::once(Ok(case.build()))));
         }
+        let index = super::passed::check_index(check.id);
+        let mut entries = outcome.passed.entries()?.peekable();
+        let mut records = outcome.records.iter().peekable();
+        Ok(Box::new(std::iter::from_fn(move || loop {
+            let spooled_first = match (entries.peek(), records.peek()) {
+                (None, None) => return None,
+                (Some(Ok(entry)), Some(record)) => entry.seq < record.seq,
+                (Some(_), _) => true,
+                (None, Some(_)) => false,
+            };
+            let mut case = if spooled_first {
+                let entry = match entries.next()? {
+                    Ok(entry) => entry,
+                    Err(error) => return Some(Err(error)),
+                };
+                if !index.is_some_and(|index| entry.passed(index)) {
+                    continue;
+                }
+                let time = Duration::seconds_f64(entry.elapsed.as_secs_f64());
+                TestCaseBuilder::success(&secrets.scrub(&entry.name), time)
+            } else {
+                let record = records.next()?;
+                let Some((_, verdict)) = record.verdicts.iter().find(|(id, _)| *id == check.id)
+                else {
+                    continue;
+                };
+                check_case(outcome, record, check, verdict, secrets)
+            };
+            case.set_classname(&classname);
+            return Some(Ok(case.build()));
+        })))
     }
+}
+
+/// Whether `check` applied to any exchange of the run.
+fn exercised(outcome: &Outcome, check: &Check) -> bool {
+    outcome.passed.of_check(check.id).0 > 0
+        || outcome
+            .records
+            .iter()
+            .any(|record| record.verdicts.iter().any(|(id, _)| *id == check.id))
 }
 
 /// Now, in RFC 3339 (UTC), for the suites' `timestamp`.
@@ -330,10 +358,17 @@ fn escape(text: &str) -> String {
 }
 
 pub fn test_name(record: &Record) -> String {
-    format!(
-        "{} {} [{}] {}",
-        record.id, record.operation, record.credential, record.label
+    case_name(
+        &record.id,
+        &record.operation,
+        &record.credential,
+        &record.label,
     )
+}
+
+/// The name of an exchange's test cases: `<case id> <operation> [<credential>] <label>`.
+pub fn case_name(id: &str, operation: &str, credential: &Credential, label: &str) -> String {
+    format!("{id} {operation} [{credential}] {label}")
 }
 
 /// The failure's text: what was sent, what came back, how to send it again.

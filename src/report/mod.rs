@@ -9,6 +9,7 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod passed;
 pub mod sarif;
 pub mod terminal;
 
@@ -44,7 +45,15 @@ pub struct Outcome {
     /// Tokens the run got by refreshing, by scope: secrets, for the caller to scrub. No
     /// writer shows them.
     pub refreshed: Vec<(String, String)>,
+    /// The exchanges reports show, in run order: those with a failed verdict (warnings
+    /// included) or a policy refusal.
     pub records: Vec<Record>,
+    /// Every other exchange: counted, and spooled for the JUnit report.
+    pub passed: passed::Passed,
+    /// Cases sent (probes and shrinking aside).
+    pub cases: usize,
+    /// Request latency over every exchange.
+    pub latency: Latency,
     pub matrix: Vec<MatrixRow>,
     /// Why the run stopped before its plan was done, if it did.
     pub aborted: Option<String>,
@@ -55,6 +64,8 @@ pub struct Outcome {
 /// One exchange and the verdicts of the checks that applied to it.
 #[derive(Debug)]
 pub struct Record {
+    /// The exchange's position in the run (passing ones included).
+    pub seq: u64,
     /// `c0001`, or `c0001.2` for the second probe after case `c0001`.
     pub id: String,
     pub operation: String,
@@ -139,7 +150,10 @@ impl Outcome {
             .iter()
             .filter(|check| self.checks.contains(&check.id))
             .map(|check| {
-                let mut tally = Tally::default();
+                let mut tally = Tally {
+                    passed: self.passed.of_check(check.id).0,
+                    ..Tally::default()
+                };
                 for (id, verdict) in self.records.iter().flat_map(|record| &record.verdicts) {
                     if *id == check.id {
                         match verdict {
@@ -183,8 +197,43 @@ impl Outcome {
             .count()
     }
 
+    /// Exchanges in the run: shown and passing.
+    pub fn exchanges(&self) -> usize {
+        self.records.len() + self.passed.len()
+    }
+
     /// Conformant: no check failed and the plan ran to its end.
     pub fn conformant(&self) -> bool {
         self.failure_count() == 0 && self.aborted.is_none()
+    }
+}
+
+/// Request latencies, in microseconds, in fixed memory whatever the run's length.
+#[derive(Debug)]
+pub struct Latency(hdrhistogram::Histogram<u64>);
+
+impl Default for Latency {
+    fn default() -> Latency {
+        // One microsecond to an hour, three significant digits.
+        Latency(
+            hdrhistogram::Histogram::new_with_bounds(1, 3_600_000_000, 3)
+                .expect("valid histogram bounds"),
+        )
+    }
+}
+
+impl Latency {
+    pub fn record(&mut self, elapsed: Duration) {
+        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        self.0.saturating_record(micros.max(1));
+    }
+
+    pub fn count(&self) -> u64 {
+        self.0.len()
+    }
+
+    /// The latency below which `percentile` per cent of the requests fall (`None` before any).
+    pub fn percentile(&self, percentile: f64) -> Option<Duration> {
+        (!self.0.is_empty()).then(|| Duration::from_micros(self.0.value_at_percentile(percentile)))
     }
 }

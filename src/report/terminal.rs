@@ -202,14 +202,10 @@ fn render(outcome: &Outcome, secrets: &Secrets) -> String {
         line(String::new());
     }
 
-    let cases = outcome
-        .records
-        .iter()
-        .filter(|record| !record.id.contains('.'))
-        .count();
     line(format!(
-        "{cases} cases, {} requests, {} failed checks, {} warnings, {} valid requests refused by the server's policy, {:.2} s",
-        outcome.records.len(),
+        "{} cases, {} requests, {} failed checks, {} warnings, {} valid requests refused by the server's policy, {:.2} s",
+        outcome.cases,
+        outcome.exchanges(),
         outcome.failure_count(),
         failures.len() - outcome.failure_count(),
         outcome.policy_refusals(),

@@ -8,7 +8,7 @@
 mod shrink;
 mod summary;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use reqwest::Url;
@@ -25,7 +25,8 @@ use crate::error::{Error, Result};
 use crate::generate::{Encoding, Generator};
 use crate::pacing::{Pacer, Sent};
 use crate::plan::{self, Body, Budget, Case, Intent, PasswordContract, PathUser, Probe};
-use crate::report::{Outcome, Record, Restore};
+use crate::report::passed::Passed;
+use crate::report::{Latency, Outcome, Record, Restore};
 use crate::spec::{Location, Operation, SecurityScheme, Spec};
 
 /// After this many transport failures in a row the target is taken to be down.
@@ -133,38 +134,77 @@ fn credentials<'a>(
     (scheme, credentials)
 }
 
-/// The cases a run with `settings` sends, in order (probes aside), and the generator that
-/// made them, ready to make the run's fresh passwords.
-pub fn plan(spec: &Spec, settings: &Settings) -> (Vec<Case>, Generator) {
+/// The cases a run sends, in order (probes aside), drawn as they are taken.
+pub struct Planned<'a> {
+    pub cases: Box<dyn Iterator<Item = Case> + 'a>,
+    /// How many at most (a body the generator cannot draw is left out).
+    pub len: usize,
+    /// How many of them send a current password known to be wrong.
+    pub wrong_passwords: usize,
+}
+
+/// The cases a run with `settings` sends, and the generator that makes the run's fresh
+/// passwords.
+pub fn plan<'a>(spec: &'a Spec, settings: &'a Settings) -> (Planned<'a>, Generator) {
     let (scheme, credentials) = credentials(spec, settings);
-    let cases = plan::build(&plan::Context {
+    let plan = plan::build(plan::Context {
         spec,
-        credentials: &credentials,
+        credentials,
         scheme: scheme.map(|scheme| scheme.name.as_str()),
         has_other_user: settings.account.other_user_id.is_some(),
         declared: &settings.declared,
         budget: &settings.budget,
         seed: settings.seed,
     });
-    let cases: Vec<Case> = cases
-        .into_iter()
-        .enumerate()
-        .filter(|(index, _)| {
-            settings
-                .partition
-                .is_none_or(|(part, parts)| index % parts == part - 1)
-        })
-        .map(|(_, case)| case)
-        .filter(|case| {
-            settings
+    let keep = |index: usize, case: &Case| {
+        settings
+            .partition
+            .is_none_or(|(part, parts)| index % parts == part - 1)
+            && settings
                 .only
                 .as_ref()
                 .is_none_or(|only| only.contains(&case.id))
-        })
-        .collect();
+    };
+    // Only the cases drawn up front can send a wrong password: the rest send valid bodies.
+    let wrong_passwords = plan
+        .fixed()
+        .iter()
+        .enumerate()
+        .filter(|(index, case)| keep(*index, case) && uses_wrong_password(case))
+        .count();
+    let total = plan.len();
+    let kept = plan
+        .enumerate()
+        .filter(move |(index, case)| keep(*index, case))
+        .map(|(_, case)| case);
+    let planned = match (&settings.only, settings.partition) {
+        // A few named cases: drawn now, counted exactly.
+        (Some(_), _) => {
+            let cases: Vec<Case> = kept.collect();
+            Planned {
+                len: cases.len(),
+                cases: Box::new(cases.into_iter()),
+                wrong_passwords,
+            }
+        }
+        (None, partition) => Planned {
+            len: partition.map_or(total, |(part, parts)| partition_len(total, part, parts)),
+            cases: Box::new(kept),
+            wrong_passwords,
+        },
+    };
     // Probes and restoring draw their fresh passwords from a stream of their own, so that the
     // cases' requests do not depend on how many probes came before.
-    (cases, Generator::new(settings.seed ^ PROBE_STREAM))
+    (planned, Generator::new(settings.seed ^ PROBE_STREAM))
+}
+
+/// How many of `total` cases, numbered from 0, are `index % parts == part - 1`.
+fn partition_len(total: usize, part: usize, parts: usize) -> usize {
+    if total >= part {
+        (total - part) / parts + 1
+    } else {
+        0
+    }
 }
 
 /// Salt of the probes' random stream.
@@ -173,10 +213,10 @@ const PROBE_STREAM: u64 = 0x5EED_0F9E_0BE5;
 /// The requests of `cases` as they would be sent with the account's password as it is now,
 /// for `--dry-run`. Nothing is sent.
 pub fn requests(spec: &Spec, settings: &Settings) -> Vec<(Case, Request)> {
-    let (cases, generator) = plan(spec, settings);
+    let (planned, generator) = plan(spec, settings);
     let mut runner = Runner::new(spec, settings, None, generator);
-    cases
-        .into_iter()
+    planned
+        .cases
         .map(|case| {
             let operation = &spec.operations[case.operation];
             let contract = PasswordContract::detect(operation);
@@ -206,23 +246,33 @@ pub async fn run(
 ) -> Result<Outcome> {
     let started = Instant::now();
     let (scheme, _) = credentials(spec, settings);
-    let (cases, generator) = plan(spec, settings);
+    let (planned, generator) = off_the_io_path(|| plan(spec, settings));
+    let Planned {
+        mut cases,
+        len,
+        wrong_passwords,
+    } = planned;
     let mut runner = Runner::new(spec, settings, Some(client), generator);
-    runner.reserved = cases
-        .iter()
-        .filter(|case| uses_wrong_password(case))
-        .count();
+    runner.reserved = wrong_passwords;
     // Whether each operation changes the account's password: its cases are sent one by one.
     let stateful: Vec<bool> = spec
         .operations
         .iter()
         .map(|operation| PasswordContract::detect(operation).is_some())
         .collect();
+    let concurrency = settings.concurrency.max(1);
+    let mut ahead: VecDeque<Case> = VecDeque::new();
     let mut aborted = None;
     let mut index = 0;
-    while let Some(case) = cases.get(index) {
+    loop {
+        if ahead.len() < concurrency {
+            off_the_io_path(|| ahead.extend(cases.by_ref().take(DRAW_AHEAD.max(concurrency))));
+        }
+        let Some(next) = ahead.front() else {
+            break;
+        };
         if stop.load(Ordering::SeqCst) {
-            aborted = Some(format!("interrupted before case {}", case.id));
+            aborted = Some(format!("interrupted before case {}", next.id));
             break;
         }
         if settings
@@ -231,8 +281,8 @@ pub async fn run(
         {
             runner.notes.push(format!(
                 "the time budget ran out before case {}: {} planned cases were not sent",
-                case.id,
-                cases.len() - index
+                next.id,
+                len.saturating_sub(index)
             ));
             break;
         }
@@ -240,34 +290,33 @@ pub async fn run(
         let width = if index == 0 {
             1
         } else {
-            batch_width(&cases[index..], &stateful, settings.concurrency)
+            batch_width(ahead.make_contiguous(), &stateful, concurrency)
         };
-        let batch = &cases[index..index + width];
+        let batch: Vec<Case> = ahead.drain(..width).collect();
         let since = runner.records.len();
-        if width == 1 {
+        if let [case] = batch.as_slice() {
             runner.case(case).await;
         } else {
-            runner.independent_cases(batch).await;
+            runner.independent_cases(&batch).await;
         }
-        for case in batch {
+        for case in &batch {
             runner.shrink_failure(case, since).await;
         }
         index += width;
         if let Some(progress) = &settings.progress {
-            (progress.0)(index, cases.len(), runner.failures);
+            (progress.0)(index, len.max(index), runner.failures);
         }
-        if index == 1 {
-            if let Some(Err(reason)) = runner.records.first().map(|r| &r.exchange.response) {
-                return Err(Error::Target {
-                    url: settings.target_label.clone(),
-                    reason: reason.to_string(),
-                });
-            }
+        if let Some(reason) = runner.first_error.take().filter(|_| index == 1) {
+            return Err(Error::Target {
+                url: settings.target_label.clone(),
+                reason,
+            });
         }
         if runner.transport_failures >= MAX_CONSECUTIVE_TRANSPORT_FAILURES {
             aborted = Some(format!(
                 "the target stopped answering after case {}: {} requests in a row failed",
-                case.id, runner.transport_failures
+                batch[width - 1].id,
+                runner.transport_failures
             ));
             break;
         }
@@ -282,13 +331,9 @@ pub async fn run(
         (_, Some(reason)) => Restore::Failed(reason),
         (restore, None) => restore,
     };
-    let matrix = summary::matrix(spec, scheme, settings, &runner.records, &cases);
-    let warnings = summary::setup_warnings(
-        &runner.records,
-        &cases,
-        spec,
-        scheme.map(|s| s.name.as_str()),
-    );
+    let matrix = summary::matrix(spec, scheme, settings, &runner.answers);
+    let warnings = summary::setup_warnings(&runner.answers);
+    runner.passed.seal();
     Ok(Outcome {
         checks: settings.checks.iter().map(|check| check.id).collect(),
         warnings,
@@ -303,11 +348,27 @@ pub async fn run(
         account: settings.account.user_id.clone(),
         seed: settings.seed,
         records: runner.records,
+        passed: runner.passed,
+        cases: runner.cases_sent,
+        latency: runner.latency,
         matrix,
         aborted,
         restore,
         elapsed: started.elapsed(),
     })
+}
+
+/// Cases drawn ahead of the one being sent, at a time.
+const DRAW_AHEAD: usize = 64;
+
+/// Runs CPU-bound work (drawing cases) so that it does not hold up the async workers: on a
+/// multi-threaded runtime the worker hands its other tasks (the embedded server's among them)
+/// to another thread meanwhile.
+fn off_the_io_path<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::current().runtime_flavor() {
+        tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(work),
+        _ => work(),
+    }
 }
 
 /// How many of the leading `cases` may be sent at the same time: those of operations that
@@ -344,7 +405,21 @@ struct Runner<'a> {
     pacer: Pacer,
     scheme: Option<&'a str>,
     generator: Generator,
+    /// Exchanges with a failed verdict or a policy refusal, in full.
     records: Vec<Record>,
+    /// Every other exchange, spooled.
+    passed: Passed,
+    /// Exchanges recorded so far.
+    seq: u64,
+    /// Records made since the current case's own: numbers its probes.
+    since_case: usize,
+    /// Cases sent (probes and shrinking aside).
+    cases_sent: usize,
+    /// Why the run's first request got no answer, if it got none.
+    first_error: Option<String>,
+    /// What valid cases got: the scope matrix and the setup warnings.
+    answers: summary::Answers,
+    latency: Latency,
     /// The account's password as far as the run knows; `None` once it is lost.
     password: Option<String>,
     /// The newest passwords the account may have had, oldest first (at most `HISTORY`).
@@ -390,6 +465,13 @@ impl<'a> Runner<'a> {
             scheme: scheme.map(|scheme| scheme.name.as_str()),
             generator,
             records: Vec::new(),
+            passed: Passed::default(),
+            seq: 0,
+            since_case: 0,
+            cases_sent: 0,
+            first_error: None,
+            answers: Default::default(),
+            latency: Latency::default(),
             password: Some(settings.account.password.clone()),
             history: [settings.account.password.clone()].into(),
             changed: false,
@@ -571,7 +653,7 @@ impl<'a> Runner<'a> {
         );
         let sent = self.send(request).await;
         let status = sent.exchange.response.as_ref().ok().map(|r| r.status);
-        let first = self.records.is_empty();
+        let first = self.seq == 0;
         self.record(case, &case.id, &case.label, &case.intent, sent);
         if first && status.is_none() {
             // The first answer decides whether the target is usable at all; probing a target
@@ -778,14 +860,7 @@ impl<'a> Runner<'a> {
             self.password = Some(fresh);
             self.changed = true;
         }
-        // Probes of a case follow it directly: the last record says how many came before.
-        let previous = self
-            .records
-            .iter()
-            .rev()
-            .take_while(|record| record.id != case.id)
-            .count();
-        let id = format!("{}.{}", case.id, previous + 1);
+        let id = format!("{}.{}", case.id, self.since_case + 1);
         let label = format!("{} (after {})", probe_label(&probe), case.id);
         let probe_case = Case {
             credential,
@@ -938,7 +1013,7 @@ impl<'a> Runner<'a> {
 
     fn record(&mut self, case: &Case, id: &str, label: &str, intent: &Intent, sent: Sent) {
         let Sent {
-            mut exchange,
+            exchange,
             throttled,
         } = sent;
         let operation = &self.spec.operations[case.operation];
@@ -984,12 +1059,38 @@ impl<'a> Runner<'a> {
             .filter(|(_, verdict)| matches!(verdict, Verdict::Fail(_)))
             .count();
         self.failures += failed;
+        let seq = self.seq;
+        self.seq += 1;
+        self.latency.record(exchange.elapsed);
+        let status = exchange.response.as_ref().ok().map(|r| r.status);
+        if seq == 0 {
+            self.first_error = exchange.response.as_ref().err().map(ToString::to_string);
+        }
+        if id == case.id {
+            self.since_case = 0;
+            self.cases_sent += 1;
+            if *intent == Intent::Valid {
+                self.answers.add(
+                    case.operation,
+                    &case.credential,
+                    status,
+                    observation.allowed,
+                    PasswordContract::detect(operation).is_some(),
+                );
+            }
+        } else {
+            self.since_case += 1;
+        }
         if failed == 0 && !policy_refusal {
-            // Reports count and time a passing exchange but never show it: its headers and
-            // bodies go, so that a long run's memory does not grow with its passing cases.
-            exchange.forget_contents();
+            // Reports count and time a passing exchange but never show it: it goes to the
+            // spool, so that a long run's memory does not grow with its passing cases.
+            let name = crate::report::junit::case_name(id, &operation.id, &case.credential, label);
+            let checks: Vec<&'static str> = verdicts.iter().map(|(check, _)| *check).collect();
+            self.passed.push(seq, &name, exchange.elapsed, &checks);
+            return;
         }
         self.records.push(Record {
+            seq,
             id: id.to_string(),
             operation: operation.id.clone(),
             credential: case.credential.clone(),
@@ -1139,4 +1240,28 @@ pub fn url_for(base: &Url, template: &str, value: impl Fn(&str) -> String) -> Ur
         }
     }
     url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_lengths_add_up() {
+        for total in 0..40 {
+            for parts in 1..6 {
+                let mut sum = 0;
+                for part in 1..=parts {
+                    let counted = (0..total).filter(|i| i % parts == part - 1).count();
+                    assert_eq!(
+                        partition_len(total, part, parts),
+                        counted,
+                        "{total} {part}/{parts}"
+                    );
+                    sum += counted;
+                }
+                assert_eq!(sum, total);
+            }
+        }
+    }
 }

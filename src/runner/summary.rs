@@ -1,20 +1,87 @@
-//! What a run says about itself beyond the checks: the scope matrix and the setup warnings.
+//! What a run says about itself beyond the checks: the scope matrix and the setup warnings,
+//! both from what the valid cases got, gathered as their answers come.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::{is_success, Settings};
 use crate::auth::Credential;
-use crate::plan::{self, Case, Intent, PasswordContract};
-use crate::report::{Expected, MatrixRow, Record};
+use crate::plan;
+use crate::report::{Expected, MatrixRow};
 use crate::spec::Spec;
+
+/// What the valid cases (not their probes) got, by operation and credential.
+#[derive(Debug, Default)]
+pub(super) struct Answers {
+    /// Status (or `no answer`) counts, by (operation, credential).
+    statuses: HashMap<(usize, Credential), BTreeMap<String, usize>>,
+    /// Under credentials their operation accepts, per credential in the order first seen.
+    accepted: Vec<(Credential, Accepted)>,
+}
+
+/// The answers valid requests got under one credential their operation accepts.
+#[derive(Debug, Default)]
+struct Accepted {
+    answered: usize,
+    /// Refused with 401 or 403.
+    denied: usize,
+    /// Password changes answered, and how many of them were refused.
+    changes: usize,
+    changes_refused: usize,
+}
+
+impl Answers {
+    /// Counts the answer to a valid case of `operation` under `credential`: `status` is `None`
+    /// when none came; `accepted` says whether the operation accepts the credential.
+    pub(super) fn add(
+        &mut self,
+        operation: usize,
+        credential: &Credential,
+        status: Option<u16>,
+        accepted: bool,
+        changes_password: bool,
+    ) {
+        let key = status.map_or_else(|| "no answer".to_string(), |status| status.to_string());
+        *self
+            .statuses
+            .entry((operation, credential.clone()))
+            .or_default()
+            .entry(key)
+            .or_insert(0) += 1;
+        let (true, Some(status)) = (accepted, status) else {
+            return;
+        };
+        let index = match self
+            .accepted
+            .iter()
+            .position(|(known, _)| known == credential)
+        {
+            Some(index) => index,
+            None => {
+                self.accepted
+                    .push((credential.clone(), Accepted::default()));
+                self.accepted.len() - 1
+            }
+        };
+        let counts = &mut self.accepted[index].1;
+        counts.answered += 1;
+        if matches!(status, 401 | 403) {
+            counts.denied += 1;
+        }
+        if changes_password {
+            counts.changes += 1;
+            if !is_success(status) {
+                counts.changes_refused += 1;
+            }
+        }
+    }
+}
 
 /// The scope matrix: for each credential, what the spec expects and what valid requests got.
 pub(super) fn matrix(
     spec: &Spec,
     scheme: Option<&crate::spec::SecurityScheme>,
     settings: &Settings,
-    records: &[Record],
-    cases: &[Case],
+    answers: &Answers,
 ) -> Vec<MatrixRow> {
     let scheme_name = scheme.map(|scheme| scheme.name.as_str());
     let mut rows = Vec::new();
@@ -42,26 +109,11 @@ pub(super) fn matrix(
                 (true, true) => Expected::Accepted,
                 (true, false) => Expected::Refused,
             };
-            let mut observed = BTreeMap::new();
-            let valid_ids: std::collections::HashSet<&str> = cases
-                .iter()
-                .filter(|case| {
-                    case.operation == index
-                        && case.credential == credential
-                        && case.intent == Intent::Valid
-                })
-                .map(|case| case.id.as_str())
-                .collect();
-            for record in records
-                .iter()
-                .filter(|r| valid_ids.contains(&r.id.as_str()))
-            {
-                let key = match &record.exchange.response {
-                    Ok(response) => response.status.to_string(),
-                    Err(_) => "no answer".to_string(),
-                };
-                *observed.entry(key).or_insert(0) += 1;
-            }
+            let observed = answers
+                .statuses
+                .get(&(index, credential.clone()))
+                .cloned()
+                .unwrap_or_default();
             rows.push(MatrixRow {
                 operation: operation.id.clone(),
                 credential,
@@ -75,60 +127,20 @@ pub(super) fn matrix(
 
 /// Signs that the run's setup, not the target, is at fault: said at the top of the report
 /// instead of burying the reader in failures.
-pub(super) fn setup_warnings(
-    records: &[Record],
-    cases: &[Case],
-    spec: &Spec,
-    scheme: Option<&str>,
-) -> Vec<String> {
-    // Valid cases under a credential their operation accepts, by id.
-    let accepted: BTreeMap<&str, &Case> = cases
-        .iter()
-        .filter(|case| {
-            case.intent == Intent::Valid
-                && plan::accepts(&spec.operations[case.operation], scheme, &case.credential)
-        })
-        .map(|case| (case.id.as_str(), case))
-        .collect();
-    let mut credentials: Vec<&Credential> = Vec::new();
-    for case in accepted.values() {
-        if !credentials.contains(&&case.credential) {
-            credentials.push(&case.credential);
-        }
-    }
+pub(super) fn setup_warnings(answers: &Answers) -> Vec<String> {
     let mut warnings = Vec::new();
-    for credential in credentials {
-        // (status, whether the operation changes a password)
-        let answers: Vec<(u16, bool)> = records
-            .iter()
-            .filter_map(|record| {
-                let case = accepted.get(record.id.as_str())?;
-                let status = record.exchange.response.as_ref().ok()?.status;
-                let password = PasswordContract::detect(&spec.operations[case.operation]);
-                (&case.credential == credential).then_some((status, password.is_some()))
-            })
-            .collect();
-        let total = answers.len();
-        let denied = answers
-            .iter()
-            .filter(|(s, _)| matches!(s, 401 | 403))
-            .count();
+    for (credential, counts) in &answers.accepted {
+        let (total, denied) = (counts.answered, counts.denied);
         // Refusals say something about the account only where a password is changed: elsewhere
         // a valid request may well find nothing (a 404 for an id made up).
-        let changes: Vec<u16> = answers
-            .iter()
-            .filter(|(_, p)| *p)
-            .map(|(s, _)| *s)
-            .collect();
-        let refused = changes.iter().filter(|s| !is_success(**s)).count();
+        let (changes, refused) = (counts.changes, counts.changes_refused);
         if total > 0 && denied * 2 > total {
             warnings.push(format!(
                 "the `{credential}` token looks invalid or expired: {denied} of {total} valid requests with it were refused with 401/403"
             ));
-        } else if !changes.is_empty() && refused * 2 > changes.len() {
+        } else if changes > 0 && refused * 2 > changes {
             warnings.push(format!(
-                "most valid password changes with `{credential}` were refused ({refused} of {}): check the test account's password and the server's password policy",
-                changes.len()
+                "most valid password changes with `{credential}` were refused ({refused} of {changes}): check the test account's password and the server's password policy"
             ));
         }
     }

@@ -1,0 +1,223 @@
+//! Passing exchanges, kept out of memory.
+//!
+//! A report shows a passing exchange only as a JUnit test case (name and time) and in the
+//! counts. A long run has millions of them, so the runner writes each to a spool (an anonymous
+//! temporary file, gone when the run is) as soon as it is judged, and keeps only the counts.
+//! The JUnit writer reads the spool back once per suite.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::time::Duration;
+
+use crate::checks;
+
+/// The passing exchanges of a run: counted, and spooled for the JUnit report.
+#[derive(Debug, Default)]
+pub struct Passed {
+    spool: Option<BufWriter<File>>,
+    /// Why the spool could not be written, if it could not: the JUnit report says so.
+    error: Option<String>,
+    count: usize,
+    /// Per check, by catalogue index: exchanges it passed, and their time in all.
+    by_check: Vec<(usize, Duration)>,
+}
+
+/// One passing exchange, read back.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The exchange's position in the run.
+    pub seq: u64,
+    pub name: String,
+    pub elapsed: Duration,
+    /// The checks it passed, by catalogue index, as bits.
+    checks: u64,
+}
+
+impl Entry {
+    /// Whether the exchange passed the check with catalogue index `check`.
+    pub fn passed(&self, check: usize) -> bool {
+        check < 64 && self.checks & (1 << check) != 0
+    }
+}
+
+/// The catalogue index of check `id`.
+pub fn check_index(id: &str) -> Option<usize> {
+    checks::CATALOGUE.iter().position(|check| check.id == id)
+}
+
+impl Passed {
+    /// Records a passing exchange: its position in the run, its test name, its time and the
+    /// checks that applied to it.
+    pub fn push(&mut self, seq: u64, name: &str, elapsed: Duration, checks: &[&'static str]) {
+        let mut bits = 0u64;
+        for index in checks.iter().filter_map(|id| check_index(id)) {
+            bits |= 1 << index;
+            if self.by_check.len() <= index {
+                self.by_check.resize(index + 1, Default::default());
+            }
+            self.by_check[index].0 += 1;
+            self.by_check[index].1 += elapsed;
+        }
+        self.count += 1;
+        if self.error.is_some() {
+            return;
+        }
+        if self.spool.is_none() {
+            match tempfile::tempfile() {
+                Ok(file) => self.spool = Some(BufWriter::new(file)),
+                Err(error) => {
+                    self.error = Some(format!("no temporary file for the spool: {error}"));
+                    return;
+                }
+            }
+        }
+        let Some(spool) = self.spool.as_mut() else {
+            return;
+        };
+        let elapsed = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        let written = (|| {
+            spool.write_all(&seq.to_le_bytes())?;
+            spool.write_all(&elapsed.to_le_bytes())?;
+            spool.write_all(&bits.to_le_bytes())?;
+            spool.write_all(&(name.len() as u64).to_le_bytes())?;
+            spool.write_all(name.as_bytes())
+        })();
+        if let Err(error) = written {
+            self.error = Some(format!("the spool could not be written: {error}"));
+        }
+    }
+
+    /// Exchanges recorded.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// How many exchanges passed the check, and their time in all.
+    pub fn of_check(&self, id: &str) -> (usize, Duration) {
+        check_index(id)
+            .and_then(|index| self.by_check.get(index))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Writes out what is buffered: call once the run is over, before reading.
+    pub fn seal(&mut self) {
+        if let Some(Err(error)) = self.spool.as_mut().map(Write::flush) {
+            self.error = Some(format!("the spool could not be written: {error}"));
+        }
+    }
+
+    /// The exchanges in the order they were recorded.
+    pub fn entries(&self) -> std::io::Result<Entries<'_>> {
+        if let Some(error) = &self.error {
+            return Err(std::io::Error::other(error.clone()));
+        }
+        let reader = match &self.spool {
+            Some(spool) => {
+                let mut file = spool.get_ref();
+                file.seek(SeekFrom::Start(0))?;
+                Some(BufReader::new(file))
+            }
+            None => None,
+        };
+        Ok(Entries {
+            reader,
+            left: self.count,
+        })
+    }
+}
+
+/// One entry of the spool, as `Passed::push` wrote it.
+fn read_entry(reader: &mut impl Read) -> std::io::Result<Entry> {
+    let mut word = || -> std::io::Result<u64> {
+        let mut bytes = [0u8; 8];
+        reader.read_exact(&mut bytes)?;
+        Ok(u64::from_le_bytes(bytes))
+    };
+    let seq = word()?;
+    let elapsed = Duration::from_nanos(word()?);
+    let checks = word()?;
+    let length = usize::try_from(word()?).map_err(std::io::Error::other)?;
+    let mut name = vec![0u8; length];
+    reader.read_exact(&mut name)?;
+    let name = String::from_utf8(name).map_err(std::io::Error::other)?;
+    Ok(Entry {
+        seq,
+        name,
+        elapsed,
+        checks,
+    })
+}
+
+/// Reads the spool back, entry by entry.
+pub struct Entries<'a> {
+    reader: Option<BufReader<&'a File>>,
+    left: usize,
+}
+
+impl Iterator for Entries<'_> {
+    type Item = std::io::Result<Entry>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let reader = self.reader.as_mut()?;
+        let entry = read_entry(reader);
+        if entry.is_err() {
+            self.left = 0;
+        }
+        Some(entry)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_come_back_in_order_with_their_checks() {
+        let mut passed = Passed::default();
+        let names = [
+            "c0001 Op [user] valid body",
+            "c0001.1 Op [user] probe: ünïcode",
+        ];
+        passed.push(
+            0,
+            names[0],
+            Duration::from_micros(90),
+            &["timeout", "server_error"],
+        );
+        passed.push(3, names[1], Duration::from_micros(40), &["timeout"]);
+        passed.seal();
+        assert_eq!(passed.len(), 2);
+        assert_eq!(passed.of_check("timeout"), (2, Duration::from_micros(130)));
+        assert_eq!(
+            passed.of_check("server_error"),
+            (1, Duration::from_micros(90))
+        );
+        assert_eq!(passed.of_check("response_schema"), (0, Duration::ZERO));
+        for _ in 0..2 {
+            let entries: Vec<Entry> = passed.entries().unwrap().map(Result::unwrap).collect();
+            assert_eq!(entries.len(), 2);
+            assert_eq!(entries[0].seq, 0);
+            assert_eq!(entries[1].name, names[1]);
+            assert_eq!(entries[1].elapsed, Duration::from_micros(40));
+            let server_error = check_index("server_error").unwrap();
+            assert!(entries[0].passed(server_error));
+            assert!(!entries[1].passed(server_error));
+        }
+    }
+
+    #[test]
+    fn nothing_recorded_reads_as_nothing() {
+        let passed = Passed::default();
+        assert!(passed.is_empty());
+        assert_eq!(passed.entries().unwrap().count(), 0);
+    }
+}
