@@ -46,7 +46,7 @@ pub struct Outcome {
     /// writer shows them.
     pub refreshed: Vec<(String, String)>,
     /// The exchanges reports show, in run order: those with a failed verdict (warnings
-    /// included) or a policy refusal.
+    /// included).
     pub records: Vec<Record>,
     /// Every other exchange: counted, and spooled for the JUnit report.
     pub passed: passed::Passed,
@@ -191,10 +191,12 @@ impl Outcome {
     }
 
     pub fn policy_refusals(&self) -> usize {
-        self.records
-            .iter()
-            .filter(|record| record.policy_refusal)
-            .count()
+        self.passed.policy_refusals()
+            + self
+                .records
+                .iter()
+                .filter(|record| record.policy_refusal)
+                .count()
     }
 
     /// Exchanges in the run: shown and passing.

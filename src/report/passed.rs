@@ -18,6 +18,8 @@ pub struct Passed {
     /// Why the spool could not be written, if it could not: the JUnit report says so.
     error: Option<String>,
     count: usize,
+    /// Of them, valid requests refused by the server's own policy.
+    policy_refusals: usize,
     /// Per check, by catalogue index: exchanges it passed, and their time in all.
     by_check: Vec<(usize, Duration)>,
 }
@@ -49,6 +51,29 @@ impl Passed {
     /// Records a passing exchange: its position in the run, its test name, its time and the
     /// checks that applied to it.
     pub fn push(&mut self, seq: u64, name: &str, elapsed: Duration, checks: &[&'static str]) {
+        self.push_exchange(seq, name, elapsed, checks, false);
+    }
+
+    /// Records a passing exchange that is a valid request the server's own policy refused.
+    pub fn push_policy_refusal(
+        &mut self,
+        seq: u64,
+        name: &str,
+        elapsed: Duration,
+        checks: &[&'static str],
+    ) {
+        self.push_exchange(seq, name, elapsed, checks, true);
+    }
+
+    fn push_exchange(
+        &mut self,
+        seq: u64,
+        name: &str,
+        elapsed: Duration,
+        checks: &[&'static str],
+        policy_refusal: bool,
+    ) {
+        self.policy_refusals += usize::from(policy_refusal);
         let mut bits = 0u64;
         for index in checks.iter().filter_map(|id| check_index(id)) {
             bits |= 1 << index;
@@ -94,6 +119,11 @@ impl Passed {
 
     pub fn is_empty(&self) -> bool {
         self.count == 0
+    }
+
+    /// Valid requests among them that the server's own policy refused.
+    pub fn policy_refusals(&self) -> usize {
+        self.policy_refusals
     }
 
     /// How many exchanges passed the check, and their time in all.
@@ -193,9 +223,10 @@ mod tests {
             Duration::from_micros(90),
             &["timeout", "server_error"],
         );
-        passed.push(3, names[1], Duration::from_micros(40), &["timeout"]);
+        passed.push_policy_refusal(3, names[1], Duration::from_micros(40), &["timeout"]);
         passed.seal();
         assert_eq!(passed.len(), 2);
+        assert_eq!(passed.policy_refusals(), 1);
         assert_eq!(passed.of_check("timeout"), (2, Duration::from_micros(130)));
         assert_eq!(
             passed.of_check("server_error"),

@@ -1081,12 +1081,17 @@ impl<'a> Runner<'a> {
         } else {
             self.since_case += 1;
         }
-        if failed == 0 && !policy_refusal {
-            // Reports count and time a passing exchange but never show it: it goes to the
-            // spool, so that a long run's memory does not grow with its passing cases.
+        if failed == 0 {
+            // Reports count and time a passing exchange (a policy refusal too) but never show
+            // it: it goes to the spool, so that a long run's memory does not grow with it.
             let name = crate::report::junit::case_name(id, &operation.id, &case.credential, label);
             let checks: Vec<&'static str> = verdicts.iter().map(|(check, _)| *check).collect();
-            self.passed.push(seq, &name, exchange.elapsed, &checks);
+            if policy_refusal {
+                self.passed
+                    .push_policy_refusal(seq, &name, exchange.elapsed, &checks);
+            } else {
+                self.passed.push(seq, &name, exchange.elapsed, &checks);
+            }
             return;
         }
         self.records.push(Record {
