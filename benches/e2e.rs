@@ -199,7 +199,9 @@ fn main() {
     }
     // From the two largest runs: the per-case growth there is what a longer run continues.
     if let [.., (n1, p1), (n2, p2)] = points.as_slice() {
-        let per_case_kb = (p2.peak_kb as f64 - p1.peak_kb as f64) / (*n2 as f64 - *n1 as f64);
+        // A peak that did not grow (or fell by a page or two) grows by nothing.
+        let per_case_kb =
+            ((p2.peak_kb as f64 - p1.peak_kb as f64) / (*n2 as f64 - *n1 as f64)).max(0.0);
         let peak_1m = p2.peak_kb as f64 + per_case_kb * (1_000_000.0 - *n2 as f64);
         // Time grows faster than linearly if the per-case work grows with the run: fit the
         // exponent between the two sizes.
