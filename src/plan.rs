@@ -128,6 +128,27 @@ pub struct Case {
     pub origin: Origin,
 }
 
+impl Case {
+    /// Whether the case sends a current password known to be wrong: such cases spend the
+    /// budget that keeps a server's lockout policy from tripping.
+    pub fn uses_wrong_password(&self) -> bool {
+        match &self.intent {
+            Intent::WrongPassword => true,
+            Intent::Declared(_) => self
+                .body
+                .as_ref()
+                .and_then(|body| body.value.as_ref())
+                .is_some_and(|value| value.to_string().contains("\"$wrong_password\"")),
+            _ => false,
+        }
+    }
+}
+
+/// The id of the case numbered `number` (from 1).
+pub fn case_id(number: usize) -> String {
+    format!("c{number:04}")
+}
+
 /// The phases of a run, in the order they run (`--phases` picks some).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Phase {
@@ -189,18 +210,38 @@ pub fn build(context: Context<'_>) -> Plan<'_> {
     let mut planner = Planner {
         context: &context,
         cases: Vec::new(),
+        base: 0,
     };
     if phases.contains(&Phase::Examples) {
         planner.examples();
     }
+    let examples = planner.cases;
+    let mut wrong_passwords: Vec<usize> = examples
+        .iter()
+        .enumerate()
+        .filter(|(_, case)| case.uses_wrong_password())
+        .map(|(index, _)| index)
+        .collect();
+    // The coverage groups are drawn once here to be counted, then again as the run takes
+    // them: a spec of hundreds of operations never holds all their bodies at once.
+    let mut groups = Vec::new();
+    let mut number = examples.len();
     if phases.contains(&Phase::Coverage) {
-        for (index, operation) in context.spec.operations.iter().enumerate() {
-            for credential in &context.credentials {
-                planner.coverage(index, operation, credential);
+        for operation in 0..context.spec.operations.len() {
+            for credential in 0..context.credentials.len() {
+                let cases = coverage_group(&context, number, operation, credential);
+                wrong_passwords.extend(
+                    cases
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, case)| case.uses_wrong_password())
+                        .map(|(index, _)| number + index),
+                );
+                number += cases.len();
+                groups.push((operation, credential));
             }
         }
     }
-    let fixed = planner.cases;
     // The fuzz phase: `budget.cases` valid bodies per operation for each credential it
     // accepts, `budget.rejected_cases` for each it refuses.
     let mut pairs = Vec::new();
@@ -217,22 +258,50 @@ pub fn build(context: Context<'_>) -> Plan<'_> {
         }
     }
     Plan {
-        len: fixed.len() + pairs.iter().map(|(_, _, count)| count).sum::<usize>(),
-        number: fixed.len(),
-        fixed: fixed.into_iter(),
+        len: number + pairs.iter().map(|(_, _, count)| count).sum::<usize>(),
+        number: examples.len(),
+        ready: examples.into(),
+        groups: groups.into_iter(),
+        wrong_passwords,
         pairs: pairs.into_iter(),
         current: None,
         context,
     }
 }
 
-/// The plan of a run: its cases in order. The examples and coverage phases (a few dozen cases
-/// per operation and credential) are drawn up front; the fuzz phase, as long as `--cases`
-/// makes it, one case at a time as the run asks for it, so that a long run never holds all its
-/// cases at once.
+/// The coverage phase's cases for one operation and credential (by index), numbered after
+/// the `base` cases before them.
+fn coverage_group(
+    context: &Context,
+    base: usize,
+    operation: usize,
+    credential: usize,
+) -> Vec<Case> {
+    let mut planner = Planner {
+        context,
+        cases: Vec::new(),
+        base,
+    };
+    planner.coverage(
+        operation,
+        &context.spec.operations[operation],
+        &context.credentials[credential],
+    );
+    planner.cases
+}
+
+/// The plan of a run: its cases in order, drawn as the run asks for them, so that a long run
+/// or a large spec never holds all its cases at once. The examples are drawn up front, the
+/// coverage phase an operation and credential at a time (a few dozen cases each), the fuzz
+/// phase, as long as `--cases` makes it, one case at a time.
 pub struct Plan<'a> {
     context: Context<'a>,
-    fixed: std::vec::IntoIter<Case>,
+    /// Drawn and not yet taken.
+    ready: std::collections::VecDeque<Case>,
+    /// Coverage groups still to draw: (operation, credential index).
+    groups: std::vec::IntoIter<(usize, usize)>,
+    /// Positions (from 0) of the cases that send a wrong current password.
+    wrong_passwords: Vec<usize>,
     /// Fuzz draws still to make: (operation, credential index, count), in order.
     pairs: std::vec::IntoIter<(usize, usize, usize)>,
     /// The pair being drawn, with its draws left.
@@ -252,10 +321,9 @@ impl Plan<'_> {
         self.len == 0
     }
 
-    /// The cases drawn up front and not yet taken; the fuzz cases after them send valid
-    /// bodies only.
-    pub fn fixed(&self) -> &[Case] {
-        self.fixed.as_slice()
+    /// Positions (from 0) of the cases that send a current password known to be wrong.
+    pub fn wrong_passwords(&self) -> &[usize] {
+        &self.wrong_passwords
     }
 
     fn next_fuzz(&mut self) -> Option<Case> {
@@ -297,13 +365,25 @@ impl Iterator for Plan<'_> {
     type Item = Case;
 
     fn next(&mut self) -> Option<Case> {
-        self.fixed.next().or_else(|| self.next_fuzz())
+        loop {
+            if let Some(case) = self.ready.pop_front() {
+                return Some(case);
+            }
+            let Some((operation, credential)) = self.groups.next() else {
+                return self.next_fuzz();
+            };
+            let cases = coverage_group(&self.context, self.number, operation, credential);
+            self.number += cases.len();
+            self.ready.extend(cases);
+        }
     }
 }
 
 struct Planner<'a> {
     context: &'a Context<'a>,
     cases: Vec<Case>,
+    /// Cases numbered before these.
+    base: usize,
 }
 
 /// A case before it is numbered.
@@ -327,7 +407,7 @@ fn numbered(
     let seed = case_seed(context.seed, number);
     Case {
         params: draw_params(&context.spec.operations[operation], seed ^ PARAM_STREAM),
-        id: format!("c{number:04}"),
+        id: case_id(number),
         operation,
         label: draft.label,
         credential: draft.credential,
@@ -361,11 +441,11 @@ fn draw(operation: &Operation, seed: u64) -> Option<Option<Body>> {
 impl Planner<'_> {
     /// The seed the next case will have.
     fn next_seed(&self) -> u64 {
-        case_seed(self.context.seed, self.cases.len() + 1)
+        case_seed(self.context.seed, self.base + self.cases.len() + 1)
     }
 
     fn push(&mut self, phase: Phase, operation: usize, draft: Draft) {
-        let number = self.cases.len() + 1;
+        let number = self.base + self.cases.len() + 1;
         let case = numbered(self.context, phase, operation, number, draft);
         self.cases.push(case);
     }
@@ -635,16 +715,20 @@ mod tests {
             phases: vec![Phase::Examples, Phase::Coverage, Phase::Fuzz],
         };
         let plan = build(context(&spec, &budget, 9));
-        let fixed = plan.fixed().len();
         let len = plan.len();
+        let wrong_passwords = plan.wrong_passwords().to_vec();
+        let fixed = len - 30 - 2 * 2;
         let cases: Vec<Case> = plan.collect();
         // Every body of the shipped spec can be drawn: the upper bound is exact.
         assert_eq!(cases.len(), len);
-        assert_eq!(
-            len,
-            fixed + 30 + 2 * 2,
-            "30 under `user`, 2 under each refused credential"
-        );
+        let drawn: Vec<usize> = cases
+            .iter()
+            .enumerate()
+            .filter(|(_, case)| case.uses_wrong_password())
+            .map(|(index, _)| index)
+            .collect();
+        assert!(!drawn.is_empty());
+        assert_eq!(wrong_passwords, drawn);
         for (index, case) in cases.iter().enumerate() {
             assert_eq!(case.id, format!("c{:04}", index + 1));
             assert_eq!(case.seed, case_seed(9, index + 1));

@@ -156,26 +156,24 @@ pub fn plan<'a>(spec: &'a Spec, settings: &'a Settings) -> (Planned<'a>, Generat
         budget: &settings.budget,
         seed: settings.seed,
     });
-    let keep = |index: usize, case: &Case| {
+    let keep = |index: usize, id: &str| {
         settings
             .partition
             .is_none_or(|(part, parts)| index % parts == part - 1)
             && settings
                 .only
                 .as_ref()
-                .is_none_or(|only| only.contains(&case.id))
+                .is_none_or(|only| only.iter().any(|known| known == id))
     };
-    // Only the cases drawn up front can send a wrong password: the rest send valid bodies.
     let wrong_passwords = plan
-        .fixed()
+        .wrong_passwords()
         .iter()
-        .enumerate()
-        .filter(|(index, case)| keep(*index, case) && uses_wrong_password(case))
+        .filter(|index| keep(**index, &plan::case_id(**index + 1)))
         .count();
     let total = plan.len();
     let kept = plan
         .enumerate()
-        .filter(move |(index, case)| keep(*index, case))
+        .filter(move |(index, case)| keep(*index, &case.id))
         .map(|(_, case)| case);
     let planned = match (&settings.only, settings.partition) {
         // A few named cases: drawn now, counted exactly.
@@ -378,23 +376,9 @@ fn batch_width(cases: &[Case], stateful: &[bool], concurrency: usize) -> usize {
     cases
         .iter()
         .take(concurrency)
-        .take_while(|case| !stateful[case.operation] && !uses_wrong_password(case))
+        .take_while(|case| !stateful[case.operation] && !case.uses_wrong_password())
         .count()
         .max(1)
-}
-
-/// Whether a case sends a current password known to be wrong: such cases spend the budget
-/// that keeps a server's lockout policy from tripping.
-fn uses_wrong_password(case: &Case) -> bool {
-    match &case.intent {
-        Intent::WrongPassword => true,
-        Intent::Declared(_) => case
-            .body
-            .as_ref()
-            .and_then(|body| body.value.as_ref())
-            .is_some_and(|value| value.to_string().contains("\"$wrong_password\"")),
-        _ => false,
-    }
 }
 
 struct Runner<'a> {
@@ -619,7 +603,7 @@ impl<'a> Runner<'a> {
 
     async fn case(&mut self, case: &Case) {
         let operation = &self.spec.operations[case.operation];
-        if uses_wrong_password(case) {
+        if case.uses_wrong_password() {
             self.reserved = self.reserved.saturating_sub(1);
             if !self.spend_wrong_password(false) {
                 self.notes.push(format!(

@@ -127,6 +127,7 @@ pub fn load_str(text: &str, source: &str) -> Result<Spec> {
         .cloned()
         .unwrap_or_else(|| Value::Object(Default::default()));
     let definitions = schema::definitions(&components_schemas);
+    let components = schema::Components::new(&definitions).map_err(invalid)?;
 
     let mut operations = Vec::new();
     for (path, item) in api.paths.iter() {
@@ -143,6 +144,7 @@ pub fn load_str(text: &str, source: &str) -> Result<Spec> {
             let build = Builder {
                 api: &api,
                 definitions: &definitions,
+                components: &components,
                 context: &context,
             };
             operations.push(
@@ -218,6 +220,7 @@ fn scopes_of(scheme: &openapiv3::SecurityScheme) -> Vec<String> {
 struct Builder<'a> {
     api: &'a OpenAPI,
     definitions: &'a std::sync::Arc<Value>,
+    components: &'a schema::Components,
     context: &'a str,
 }
 
@@ -260,9 +263,11 @@ impl Builder<'_> {
                     let value = serde_json::to_value(schema).map_err(|error| {
                         format!("{}: parameter {}: {error}", self.context, data.name)
                     })?;
-                    Some(Schema::compile(&value, self.definitions).map_err(|error| {
-                        format!("{}: parameter {}: {error}", self.context, data.name)
-                    })?)
+                    Some(
+                        Schema::compile_in(&value, self.definitions, self.components).map_err(
+                            |error| format!("{}: parameter {}: {error}", self.context, data.name),
+                        )?,
+                    )
                 }
                 openapiv3::ParameterSchemaOrContent::Content(_) => None,
             };
@@ -376,7 +381,7 @@ impl Builder<'_> {
         };
         let value = serde_json::to_value(schema)
             .map_err(|error| format!("{}: {what}: {error}", self.context))?;
-        Schema::compile(&value, self.definitions)
+        Schema::compile_in(&value, self.definitions, self.components)
             .map(Some)
             .map_err(|error| format!("{}: {what}: {error}", self.context))
     }

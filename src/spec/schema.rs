@@ -2,8 +2,10 @@
 //!
 //! OpenAPI 3.0 schemas are close to JSON Schema draft 4 (boolean `exclusiveMinimum`, `$ref`
 //! that ignores its siblings); the one keyword draft 4 lacks is `nullable`, which becomes a
-//! `"null"` member of `type` (and of `enum`). References point into `#/components/schemas/`, so
-//! every compiled schema carries the converted component schemas beside it.
+//! `"null"` member of `type` (and of `enum`). References point into `#/components/schemas/`:
+//! the converted component schemas are registered once per spec (`Components`) as a document
+//! of their own, and each validator's references are pointed at it, so that a spec with
+//! hundreds of operations does not copy and compile its components once per media type.
 
 use std::sync::Arc;
 
@@ -54,16 +56,71 @@ pub(super) fn definitions(components_schemas: &Value) -> Arc<Value> {
     Arc::new(convert(components_schemas.clone(), true))
 }
 
+/// Where validators find the converted component schemas: a name only, never fetched.
+const COMPONENTS_URI: &str = "https://specgate.invalid/components.json";
+/// The references a validator's schema makes into the components, and what they become.
+const LOCAL_PREFIX: &str = "#/components/schemas/";
+
+/// A spec's converted component schemas, registered once for all its validators.
+pub struct Components {
+    registry: jsonschema::Registry<'static>,
+}
+
+impl Components {
+    pub fn new(definitions: &Value) -> Result<Components, String> {
+        let document = json!({ "components": { "schemas": definitions } });
+        let registry = jsonschema::Registry::new()
+            .draft(Draft::Draft4)
+            .add(COMPONENTS_URI, Draft::Draft4.create_resource(document))
+            .and_then(|builder| builder.prepare())
+            .map_err(|error| format!("component schemas do not compile: {error}"))?;
+        Ok(Components { registry })
+    }
+}
+
+/// `schema` with its references into the components pointed at the registered document.
+fn pointed_at_components(mut schema: Value) -> Value {
+    fn walk(value: &mut Value) {
+        match value {
+            Value::Object(object) => {
+                for (key, child) in object.iter_mut() {
+                    match child {
+                        Value::String(reference) if key == "$ref" => {
+                            if reference.starts_with(LOCAL_PREFIX) {
+                                reference.insert_str(0, COMPONENTS_URI);
+                            }
+                        }
+                        _ => walk(child),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut schema);
+    schema
+}
+
 impl Schema {
     /// Converts and compiles an OpenAPI schema whose references point into `definitions`.
+    /// Compiling many schemas of one spec: `compile_in` with its `Components`.
     pub fn compile(schema: &Value, definitions: &Arc<Value>) -> Result<Schema, String> {
+        Schema::compile_in(schema, definitions, &Components::new(definitions)?)
+    }
+
+    /// Converts and compiles an OpenAPI schema whose references point into `definitions`,
+    /// registered as `components`.
+    pub fn compile_in(
+        schema: &Value,
+        definitions: &Arc<Value>,
+        components: &Components,
+    ) -> Result<Schema, String> {
         let json = convert(schema.clone(), false);
-        let root = json!({
-            "allOf": [json.clone()],
-            "components": { "schemas": definitions.as_ref() },
-        });
+        let root = pointed_at_components(json.clone());
         let validator = jsonschema::options()
             .with_draft(Draft::Draft4)
+            .with_registry(&components.registry)
             .build(&root)
             .map_err(|error| format!("schema does not compile: {}", error.masked()))?;
         Ok(Schema {
