@@ -191,7 +191,7 @@ pub struct RunArgs {
 
     /// Cases of operations that change no password sent at the same time, at most; password
     /// changes on the test account always go one by one [default: the CPU count, at most 8].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: Option<u16>,
 
     /// Wrong current passwords the run may send in all, so that a lockout policy is never

@@ -301,10 +301,10 @@ impl RunConfig {
         };
         let concurrency = match (args.concurrency, file.concurrency) {
             (Some(n), _) => usize::from(n),
-            (None, Some(0)) => {
-                return Err(Error::Usage(
-                    "configuration: concurrency must be at least 1".into(),
-                ))
+            (None, Some(n)) if !(1..=MAX_CONCURRENCY).contains(&n) => {
+                return Err(Error::Usage(format!(
+                    "configuration: concurrency must be 1 to {MAX_CONCURRENCY}, not {n}"
+                )))
             }
             (None, Some(n)) => n,
             (None, None) => default_concurrency(),
@@ -444,6 +444,9 @@ impl RunConfig {
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_MAX_WRONG_PASSWORDS: usize = 5;
+
+/// The most cases in flight at once (`--concurrency` takes 1 to this).
+const MAX_CONCURRENCY: usize = 256;
 
 /// One case in flight per CPU, at most 8: enough to keep a loopback server busy without
 /// crowding a shared staging server.
@@ -600,11 +603,14 @@ mod tests {
         assert_eq!(from(&["specgate", "run"], "concurrency = 3").unwrap(), 3);
         let flag = ["specgate", "run", "--concurrency", "5"];
         assert_eq!(from(&flag, "concurrency = 3").unwrap(), 5);
-        let zero = from(&["specgate", "run"], "concurrency = 0").unwrap_err();
-        assert_eq!(zero.exit_code(), crate::exit::ERROR);
-        assert!(
-            crate::cli::Cli::try_parse_from(["specgate", "run", "--concurrency", "0"]).is_err()
-        );
+        for bad in ["concurrency = 0", "concurrency = 257"] {
+            let error = from(&["specgate", "run"], bad).unwrap_err();
+            assert_eq!(error.exit_code(), crate::exit::ERROR, "{bad}");
+        }
+        for bad in ["0", "257"] {
+            let argv = ["specgate", "run", "--concurrency", bad];
+            assert!(crate::cli::Cli::try_parse_from(argv).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -221,15 +221,18 @@ pub async fn run(
     if let Some(running) = embedded {
         running.shutdown().await;
     }
-    write_junit(&config.junit, &outcome, &secrets)?;
+    // Every report is attempted; the first that could not be written is the error.
+    let mut written = write_junit(&config.junit, &outcome, &secrets);
     for (format, path) in &config.reports {
-        write_report(path, |sink| match format {
+        let report = write_report(path, |sink| match format {
             ReportFormat::Html => report::html::write(&outcome, &secrets, sink),
             ReportFormat::Markdown => report::markdown::write(&outcome, &secrets, sink),
             ReportFormat::Json => report::json::write(&outcome, &secrets, sink),
             ReportFormat::Sarif => report::sarif::write(&outcome, &secrets, sink),
-        })?;
+        });
+        written = written.and(report);
     }
+    written?;
     // On GitHub Actions the job's summary page shows the Markdown report.
     if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
         let path = std::path::PathBuf::from(summary);

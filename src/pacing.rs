@@ -22,11 +22,13 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_WAIT: Duration = Duration::from_secs(30);
 
 /// Sends requests at the agreed pace and retries throttled ones. Shared by requests in flight
-/// at the same time: each takes the next free start slot.
+/// at the same time: each takes the next free start slot, and a throttled answer holds back
+/// every request that starts after it, not only its own retry.
 pub struct Pacer {
     /// The least time between two request starts (`None`: as fast as answers come).
     interval: Option<Duration>,
-    /// The earliest start of the next request.
+    /// The earliest start of the next request: the rate limit's next slot, or the end of a
+    /// backoff.
     next: Mutex<Instant>,
     /// Throttled answers seen (each retried or given up).
     throttled: AtomicUsize,
@@ -55,21 +57,32 @@ impl Pacer {
         self.throttled.load(Ordering::Relaxed)
     }
 
-    /// Waits for the next free start slot (none without a rate limit).
+    /// Waits for the next free start slot: after any backoff, and at the agreed rate.
     async fn slot(&self) {
-        let Some(interval) = self.interval else {
-            return;
-        };
+        let now = Instant::now();
         let start = {
-            let mut next = self
-                .next
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            let start = (*next).max(Instant::now());
-            *next = start + interval;
+            let mut next = self.next();
+            let start = (*next).max(now);
+            if let Some(interval) = self.interval {
+                *next = start + interval;
+            }
             start
         };
-        tokio::time::sleep_until(start).await;
+        if start > now {
+            tokio::time::sleep_until(start).await;
+        }
+    }
+
+    /// Holds back every request until `wait` from now has passed.
+    fn back_off(&self, wait: Duration) {
+        let mut next = self.next();
+        *next = (*next).max(Instant::now() + wait);
+    }
+
+    fn next(&self) -> std::sync::MutexGuard<'_, Instant> {
+        self.next
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub async fn send(&self, client: &Client, request: Request) -> Sent {
@@ -91,7 +104,7 @@ impl Pacer {
                 };
             }
             let wait = retry_after(response).unwrap_or(FIRST_BACKOFF * 2u32.pow(attempt));
-            tokio::time::sleep(wait.min(MAX_WAIT)).await;
+            self.back_off(wait.min(MAX_WAIT));
             attempt += 1;
         }
     }
@@ -161,6 +174,16 @@ mod tests {
             &[],
             r#"{"error_code":"MAX_LOAD"}"#
         )));
+    }
+
+    #[test]
+    fn a_backoff_holds_back_the_next_start_and_is_never_shortened() {
+        let pacer = Pacer::new(None);
+        assert!(*pacer.next() <= Instant::now());
+        pacer.back_off(Duration::from_secs(60));
+        assert!(*pacer.next() >= Instant::now() + Duration::from_secs(59));
+        pacer.back_off(Duration::from_secs(1));
+        assert!(*pacer.next() >= Instant::now() + Duration::from_secs(59));
     }
 
     #[test]

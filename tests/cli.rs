@@ -514,3 +514,35 @@ fn junit_has_a_suite_per_scope() {
     assert_eq!(failures("specgate.scope.user"), Some((1, 0)));
     assert_eq!(failures("specgate.scope.no-token"), Some((1, 0)));
 }
+
+/// Passing exchanges are spooled to a temporary file; where none can be made they are kept in
+/// memory, the run says so, and the JUnit report is the same.
+#[test]
+fn no_temporary_directory_keeps_the_spool_in_memory() {
+    let cases = |dir: &std::path::Path, env: &[(&str, &str)]| {
+        let run = specgate(&["run", "--seed", "3", "--cases", "5"], env, dir);
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        let junit = run.junit.expect("a JUnit report");
+        let suites = junit_parser::from_reader(std::io::Cursor::new(junit.as_bytes()))
+            .expect("the JUnit report parses");
+        let names: Vec<(String, String)> = suites
+            .suites
+            .iter()
+            .flat_map(|suite| {
+                assert_eq!(suite.tests, suite.cases.len() as u64, "{}", suite.name);
+                suite
+                    .cases
+                    .iter()
+                    .map(|case| (suite.name.clone(), case.name.clone()))
+            })
+            .collect();
+        (run.stdout, names)
+    };
+    let (stdout, spooled) = cases(&scratch("spool-file"), &[]);
+    assert!(!stdout.contains("kept in memory"), "{stdout}");
+    let missing = "/nonexistent/specgate-no-such-temp-dir";
+    let (stdout, in_memory) = cases(&scratch("spool-memory"), &[("TMPDIR", missing)]);
+    assert!(stdout.contains("kept in memory"), "{stdout}");
+    assert!(spooled.len() > 100, "{} test cases", spooled.len());
+    assert_eq!(spooled, in_memory);
+}

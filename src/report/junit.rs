@@ -42,6 +42,10 @@ struct Figures {
 }
 
 pub fn write(outcome: &Outcome, secrets: &Secrets, sink: impl Write) -> std::io::Result<()> {
+    // Nothing is written when the passing exchanges cannot be read back: no half a report.
+    if let Some(error) = outcome.passed.error() {
+        return Err(std::io::Error::other(error.to_string()));
+    }
     let mut out = std::io::BufWriter::new(sink);
     let suites = suites(outcome);
     let figures: Vec<Figures> = suites.iter().map(|suite| suite.figures(outcome)).collect();

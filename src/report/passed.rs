@@ -3,7 +3,8 @@
 //! A report shows a passing exchange only as a JUnit test case (name and time) and in the
 //! counts. A long run has millions of them, so the runner writes each to a spool (an anonymous
 //! temporary file, gone when the run is) as soon as it is judged, and keeps only the counts.
-//! The JUnit writer reads the spool back once per suite.
+//! The JUnit writer reads the spool back once per suite. Where no temporary file can be made,
+//! the spool is kept in memory instead (and the run says so).
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
@@ -11,11 +12,17 @@ use std::time::Duration;
 
 use crate::checks;
 
+// A passing exchange's checks are bits of a u64.
+const _: () = assert!(checks::CATALOGUE.len() <= 64);
+
 /// The passing exchanges of a run: counted, and spooled for the JUnit report.
 #[derive(Debug, Default)]
 pub struct Passed {
-    spool: Option<BufWriter<File>>,
-    /// Why the spool could not be written, if it could not: the JUnit report says so.
+    spool: Option<Spool>,
+    /// Why the spool is in memory, if it is.
+    in_memory: Option<String>,
+    /// Why the spool could not be written, if it could not: the JUnit report cannot be
+    /// written then, and says why.
     error: Option<String>,
     count: usize,
     /// Of them, valid requests refused by the server's own policy.
@@ -33,6 +40,13 @@ pub struct Entry {
     pub elapsed: Duration,
     /// The checks it passed, by catalogue index, as bits.
     checks: u64,
+}
+
+/// Where the spool is.
+#[derive(Debug)]
+enum Spool {
+    File(BufWriter<File>),
+    Memory(Vec<u8>),
 }
 
 impl Entry {
@@ -87,29 +101,41 @@ impl Passed {
         if self.error.is_some() {
             return;
         }
-        if self.spool.is_none() {
-            match tempfile::tempfile() {
-                Ok(file) => self.spool = Some(BufWriter::new(file)),
+        let spool = self
+            .spool
+            .get_or_insert_with(|| match tempfile::tempfile() {
+                Ok(file) => Spool::File(BufWriter::new(file)),
                 Err(error) => {
-                    self.error = Some(format!("no temporary file for the spool: {error}"));
-                    return;
+                    self.in_memory = Some(format!("no temporary file could be made ({error})"));
+                    Spool::Memory(Vec::new())
+                }
+            });
+        let elapsed = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        let mut entry = Vec::with_capacity(32 + name.len());
+        for word in [seq, elapsed, bits, name.len() as u64] {
+            entry.extend_from_slice(&word.to_le_bytes());
+        }
+        entry.extend_from_slice(name.as_bytes());
+        match spool {
+            Spool::File(file) => {
+                if let Err(error) = file.write_all(&entry) {
+                    self.error = Some(format!(
+                        "the spool of passing exchanges could not be written: {error}"
+                    ));
                 }
             }
+            Spool::Memory(bytes) => bytes.extend_from_slice(&entry),
         }
-        let Some(spool) = self.spool.as_mut() else {
-            return;
-        };
-        let elapsed = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
-        let written = (|| {
-            spool.write_all(&seq.to_le_bytes())?;
-            spool.write_all(&elapsed.to_le_bytes())?;
-            spool.write_all(&bits.to_le_bytes())?;
-            spool.write_all(&(name.len() as u64).to_le_bytes())?;
-            spool.write_all(name.as_bytes())
-        })();
-        if let Err(error) = written {
-            self.error = Some(format!("the spool could not be written: {error}"));
-        }
+    }
+
+    /// Why the spool is kept in memory, if it is.
+    pub fn in_memory(&self) -> Option<&str> {
+        self.in_memory.as_deref()
+    }
+
+    /// Why the spool could not be written, if it could not.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
     }
 
     /// Exchanges recorded.
@@ -136,8 +162,12 @@ impl Passed {
 
     /// Writes out what is buffered: call once the run is over, before reading.
     pub fn seal(&mut self) {
-        if let Some(Err(error)) = self.spool.as_mut().map(Write::flush) {
-            self.error = Some(format!("the spool could not be written: {error}"));
+        if let Some(Spool::File(file)) = &mut self.spool {
+            if let Err(error) = file.flush() {
+                self.error = Some(format!(
+                    "the spool of passing exchanges could not be written: {error}"
+                ));
+            }
         }
     }
 
@@ -146,12 +176,13 @@ impl Passed {
         if let Some(error) = &self.error {
             return Err(std::io::Error::other(error.clone()));
         }
-        let reader = match &self.spool {
-            Some(spool) => {
+        let reader: Option<Box<dyn Read + '_>> = match &self.spool {
+            Some(Spool::File(spool)) => {
                 let mut file = spool.get_ref();
                 file.seek(SeekFrom::Start(0))?;
-                Some(BufReader::new(file))
+                Some(Box::new(BufReader::new(file)))
             }
+            Some(Spool::Memory(bytes)) => Some(Box::new(bytes.as_slice())),
             None => None,
         };
         Ok(Entries {
@@ -185,7 +216,7 @@ fn read_entry(reader: &mut impl Read) -> std::io::Result<Entry> {
 
 /// Reads the spool back, entry by entry.
 pub struct Entries<'a> {
-    reader: Option<BufReader<&'a File>>,
+    reader: Option<Box<dyn Read + 'a>>,
     left: usize,
 }
 

@@ -291,16 +291,15 @@ pub async fn run(
             batch_width(ahead.make_contiguous(), &stateful, concurrency)
         };
         let batch: Vec<Case> = ahead.drain(..width).collect();
-        let since = runner.records.len();
-        if let [case] = batch.as_slice() {
+        let done = if let [case] = batch.as_slice() {
+            let since = runner.records.len();
             runner.case(case).await;
-        } else {
-            runner.independent_cases(&batch).await;
-        }
-        for case in &batch {
             runner.shrink_failure(case, since).await;
-        }
-        index += width;
+            1
+        } else {
+            runner.independent_cases(&batch).await
+        };
+        index += done;
         if let Some(progress) = &settings.progress {
             (progress.0)(index, len.max(index), runner.failures);
         }
@@ -313,7 +312,7 @@ pub async fn run(
         if runner.transport_failures >= MAX_CONSECUTIVE_TRANSPORT_FAILURES {
             aborted = Some(format!(
                 "the target stopped answering after case {}: {} requests in a row failed",
-                batch[width - 1].id,
+                batch[done - 1].id,
                 runner.transport_failures
             ));
             break;
@@ -332,6 +331,11 @@ pub async fn run(
     let matrix = summary::matrix(spec, scheme, settings, &runner.answers);
     let warnings = summary::setup_warnings(&runner.answers);
     runner.passed.seal();
+    if let Some(reason) = runner.passed.in_memory() {
+        runner.notes.push(format!(
+            "passing exchanges were kept in memory for the JUnit report: {reason}; set TMPDIR to a writable directory for long runs"
+        ));
+    }
     Ok(Outcome {
         checks: settings.checks.iter().map(|check| check.id).collect(),
         warnings,
@@ -429,6 +433,9 @@ struct Runner<'a> {
     grants: BTreeMap<String, crate::oauth::Grant>,
     /// Scopes refreshed whose new token no answer has accepted yet.
     unproven: std::collections::BTreeSet<String>,
+    /// Tokens replaced by a refresh, with their scope: an answer to a request that still
+    /// carried one is sent again with the new token.
+    replaced: BTreeMap<String, String>,
     /// Tokens got by refreshing: (scope, token), so that reports can scrub them.
     refreshed: Vec<(String, String)>,
 }
@@ -472,6 +479,7 @@ impl<'a> Runner<'a> {
                 .map(|oauth| oauth.grants.clone())
                 .unwrap_or_default(),
             unproven: Default::default(),
+            replaced: BTreeMap::new(),
             refreshed: Vec::new(),
             notes: settings.notes.clone(),
         }
@@ -496,9 +504,11 @@ impl<'a> Runner<'a> {
         }
     }
 
-    /// Cases of operations that change no password, sent at the same time and recorded in
-    /// their order.
-    async fn independent_cases(&mut self, batch: &[Case]) {
+    /// Cases of operations that change no password, sent at the same time, then recorded (and
+    /// shrunk) in their order as if sent one by one. Returns how many were recorded: answers
+    /// after the transport-failure limit are not judged, as a run sending one by one would
+    /// have stopped there.
+    async fn independent_cases(&mut self, batch: &[Case]) -> usize {
         let requests: Vec<Request> = batch
             .iter()
             .map(|case| {
@@ -525,10 +535,18 @@ impl<'a> Runner<'a> {
             }
             None => requests.into_iter().map(not_sent).collect(),
         };
+        let mut recorded = 0;
         for (case, sent) in batch.iter().zip(answers) {
             let sent = self.retry_refreshed(sent).await;
+            let since = self.records.len();
             self.record(case, &case.id, &case.label, &case.intent, sent);
+            self.shrink_failure(case, since).await;
+            recorded += 1;
+            if self.transport_failures >= MAX_CONSECUTIVE_TRANSPORT_FAILURES {
+                break;
+            }
         }
+        recorded
     }
 
     /// After a 401 to a request whose token came from an OAuth2 grant: refreshes that grant
@@ -544,11 +562,18 @@ impl<'a> Runner<'a> {
             .iter()
             .find(|(name, _)| name.eq_ignore_ascii_case("authorization"))
             .and_then(|(_, value)| value.strip_prefix("Bearer "))?;
-        let scope = self
+        let current = self
             .tokens
             .iter()
             .find(|(_, token)| *token == bearer)
-            .map(|(scope, _)| scope.to_string())?;
+            .map(|(scope, _)| scope.to_string());
+        let Some(scope) = current else {
+            // Sent, with others at the same time, before its token was refreshed: once more
+            // with the token that replaced it, without refreshing again.
+            let scope = self.replaced.get(bearer).filter(|_| status == 401)?;
+            let token = self.tokens.get(scope)?;
+            return Some(with_bearer(request, token));
+        };
         if status != 401 {
             self.unproven.remove(&scope);
             return None;
@@ -564,6 +589,7 @@ impl<'a> Runner<'a> {
                         "the `{scope}` token was refused with 401 during the run and was refreshed"
                     ));
                 }
+                self.replaced.insert(bearer.to_string(), scope.clone());
                 self.tokens.insert(&scope, &fresh.access_token);
                 self.refreshed
                     .push((scope.clone(), fresh.access_token.clone()));
@@ -571,12 +597,7 @@ impl<'a> Runner<'a> {
                     self.refreshed
                         .push((format!("refresh-{scope}"), token.clone()));
                 }
-                let mut retry = request.clone();
-                for (name, value) in &mut retry.headers {
-                    if name.eq_ignore_ascii_case("authorization") {
-                        *value = format!("Bearer {}", fresh.access_token);
-                    }
-                }
+                let retry = with_bearer(request, &fresh.access_token);
                 self.grants.insert(scope, fresh);
                 Some(retry)
             }
@@ -1171,6 +1192,17 @@ impl<'a> Runner<'a> {
             .map(|response| response.status)
             .map_err(|error| error.to_string())
     }
+}
+
+/// `request` with its bearer token replaced by `token`.
+fn with_bearer(request: &Request, token: &str) -> Request {
+    let mut request = request.clone();
+    for (name, value) in &mut request.headers {
+        if name.eq_ignore_ascii_case("authorization") {
+            *value = format!("Bearer {token}");
+        }
+    }
+    request
 }
 
 /// What stands for an answer when there is no client (planning only).

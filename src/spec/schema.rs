@@ -79,23 +79,35 @@ impl Components {
 }
 
 /// `schema` with its references into the components pointed at the registered document.
+/// Values that are data, not schemas (`enum`, `default`, examples, extensions), are left as
+/// they are, whatever keys they hold.
 fn pointed_at_components(mut schema: Value) -> Value {
     fn walk(value: &mut Value) {
-        match value {
-            Value::Object(object) => {
-                for (key, child) in object.iter_mut() {
-                    match child {
-                        Value::String(reference) if key == "$ref" => {
-                            if reference.starts_with(LOCAL_PREFIX) {
-                                reference.insert_str(0, COMPONENTS_URI);
-                            }
+        let object = match value {
+            Value::Object(object) => object,
+            // `items` as a list, `allOf` and its kin.
+            Value::Array(items) => return items.iter_mut().for_each(walk),
+            _ => return,
+        };
+        for (key, child) in object.iter_mut() {
+            match key.as_str() {
+                "$ref" => {
+                    if let Value::String(reference) = child {
+                        if reference.starts_with(LOCAL_PREFIX) {
+                            reference.insert_str(0, COMPONENTS_URI);
                         }
-                        _ => walk(child),
                     }
                 }
+                "enum" | "const" | "default" | "example" | "examples" => {}
+                extension if extension.starts_with("x-") => {}
+                // Maps from names to schemas: a property may be called `enum`.
+                "properties" | "patternProperties" | "definitions" | "dependencies" => {
+                    if let Value::Object(schemas) = child {
+                        schemas.values_mut().for_each(walk);
+                    }
+                }
+                _ => walk(child),
             }
-            Value::Array(items) => items.iter_mut().for_each(walk),
-            _ => {}
         }
     }
     walk(&mut schema);
@@ -261,6 +273,28 @@ mod tests {
         let violations = schema.violations(&body);
         assert_eq!(violations[0].pointer, "/details/0/details/0/error_code");
         assert!(!violations[0].message.contains("NOPE"), "values are masked");
+    }
+
+    #[test]
+    fn references_are_pointed_at_the_components_but_data_is_left_alone() {
+        let schema = pointed_at_components(json!({
+            "properties": {
+                "enum": {"$ref": "#/components/schemas/A"},
+                "list": {"items": [{"$ref": "#/components/schemas/B"}]}
+            },
+            "allOf": [{"$ref": "#/components/schemas/C"}],
+            "default": {"$ref": "#/components/schemas/D"},
+            "x-note": {"$ref": "#/components/schemas/E"}
+        }));
+        let pointed = |name: &str| format!("{COMPONENTS_URI}#/components/schemas/{name}");
+        assert_eq!(schema["properties"]["enum"]["$ref"], pointed("A"));
+        assert_eq!(
+            schema["properties"]["list"]["items"][0]["$ref"],
+            pointed("B")
+        );
+        assert_eq!(schema["allOf"][0]["$ref"], pointed("C"));
+        assert_eq!(schema["default"]["$ref"], "#/components/schemas/D");
+        assert_eq!(schema["x-note"]["$ref"], "#/components/schemas/E");
     }
 
     #[test]
