@@ -218,3 +218,64 @@ fn oauth_tokens_are_acquired_and_refreshed() {
         );
     }
 }
+
+/// Requests sent together share a token: when it runs out mid-batch, every request refused
+/// with it is sent again with the one refresh brings, not only the first, so that no valid
+/// request is left looking refused.
+#[test]
+fn a_token_running_out_in_a_concurrent_batch_is_refreshed_for_all_of_it() {
+    use specgate::server::{TEST_CLIENT_ID, TEST_CLIENT_SECRET};
+    let server = TestServer::start(&[]);
+    // A prime number of uses, so that tokens run out inside batches of 8, not between them.
+    server.running.set_token_uses(Some(13));
+    let dir = scratch("oauth-concurrent");
+    // The shipped operation without its password contract: its cases go out 8 at a time.
+    let shipped = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/specs/privx-local-user-store.yaml"
+    ))
+    .expect("the shipped spec");
+    let spec = dir.join("no-contract.yaml");
+    std::fs::write(
+        &spec,
+        shipped.replace("new_password", "replacement_password"),
+    )
+    .unwrap();
+    let token_url = format!("{}/oauth/token", server.url());
+    let run = support::specgate(
+        &[
+            "run",
+            "--spec",
+            &spec.display().to_string(),
+            "--target",
+            &server.url(),
+            "--seed",
+            "5",
+            "--cases",
+            "60",
+            "--concurrency",
+            "8",
+            "--oauth-flow",
+            "client-credentials",
+            "--oauth-token-url",
+            &token_url,
+            "--oauth-client-id",
+            TEST_CLIENT_ID,
+        ],
+        &[("SPECGATE_OAUTH_CLIENT_SECRET", TEST_CLIENT_SECRET)],
+        &dir,
+    );
+    assert!(
+        run.stdout
+            .contains("`user` token was refused with 401 during the run and was refreshed"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    let user = run
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("user ") && line.contains("accepted"))
+        .unwrap_or_else(|| panic!("a matrix row for `user`:\n{}", run.stdout));
+    assert!(!user.contains("401"), "{user}\n{}", run.stdout);
+}

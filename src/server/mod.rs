@@ -193,6 +193,12 @@ impl RunningServer {
         self.state.grants().set_lifetime(lifetime);
     }
 
+    /// Makes access tokens issued from now on authorise at most `uses` requests each (`None`:
+    /// any number), so that a test sees tokens run out at a chosen point whatever the clock.
+    pub fn set_token_uses(&self, uses: Option<u32>) {
+        self.state.grants().set_uses(uses);
+    }
+
     /// Stops accepting connections and waits, for a bounded time, for open requests to finish.
     pub async fn shutdown(mut self) {
         self.state.stop();

@@ -62,6 +62,8 @@ struct Access {
     scopes: Vec<String>,
     /// `None` when the lifetime is too long for the clock to represent: it never expires.
     expires: Option<Instant>,
+    /// Requests it may still authorise (`None`: any number).
+    uses_left: Option<u32>,
 }
 
 struct Code {
@@ -94,6 +96,8 @@ impl Issued {
 pub(super) struct Grants {
     clients: Vec<OAuthClient>,
     lifetime: Mutex<Duration>,
+    /// Requests each access token issued from now on may authorise (`None`: any number).
+    uses: Mutex<Option<u32>>,
     issued: Mutex<Issued>,
 }
 
@@ -121,6 +125,7 @@ impl Grants {
         Grants {
             clients,
             lifetime: Mutex::new(lifetime),
+            uses: Mutex::new(None),
             issued: Mutex::default(),
         }
     }
@@ -129,10 +134,20 @@ impl Grants {
         *lock(&self.lifetime) = lifetime;
     }
 
-    /// The issued access token of that value, unless it has expired.
+    pub(super) fn set_uses(&self, uses: Option<u32>) {
+        *lock(&self.uses) = uses;
+    }
+
+    /// The issued access token of that value, unless it has expired or is used up (a use is
+    /// taken).
     pub(super) fn access_token(&self, value: &str) -> Option<Token> {
-        let issued = lock(&self.issued);
-        let access = issued.access.get(value)?;
+        let mut issued = lock(&self.issued);
+        let access = issued.access.get_mut(value)?;
+        match &mut access.uses_left {
+            Some(0) => return None,
+            Some(left) => *left -= 1,
+            None => {}
+        }
         alive(access.expires, Instant::now()).then(|| Token {
             value: value.to_owned(),
             user_id: access.user_id.clone(),
@@ -153,6 +168,7 @@ impl Grants {
             None
         };
         let lifetime = *lock(&self.lifetime);
+        let uses_left = *lock(&self.uses);
         let now = Instant::now();
         let mut issued = lock(&self.issued);
         issued.prune(now);
@@ -162,6 +178,7 @@ impl Grants {
                 user_id: authority.user_id.clone(),
                 scopes: authority.scopes.clone(),
                 expires: now.checked_add(lifetime),
+                uses_left,
             },
         );
         if let Some(refresh_token) = &refresh_token {
