@@ -216,12 +216,15 @@ pub fn build(context: Context<'_>) -> Plan<'_> {
         planner.examples();
     }
     let examples = planner.cases;
-    let mut wrong_passwords: Vec<usize> = examples
-        .iter()
-        .enumerate()
-        .filter(|(_, case)| case.uses_wrong_password())
-        .map(|(index, _)| index)
-        .collect();
+    // Positions (from 0) of `cases`, numbered after `base` others, that send a wrong password.
+    let wrong = |cases: &[Case], base: usize| -> Vec<usize> {
+        (base..)
+            .zip(cases)
+            .filter(|(_, case)| case.uses_wrong_password())
+            .map(|(index, _)| index)
+            .collect()
+    };
+    let mut wrong_passwords = wrong(&examples, 0);
     // The coverage groups are drawn once here to be counted, then again as the run takes
     // them: a spec of hundreds of operations never holds all their bodies at once.
     let mut groups = Vec::new();
@@ -230,13 +233,7 @@ pub fn build(context: Context<'_>) -> Plan<'_> {
         for operation in 0..context.spec.operations.len() {
             for credential in 0..context.credentials.len() {
                 let cases = coverage_group(&context, number, operation, credential);
-                wrong_passwords.extend(
-                    cases
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, case)| case.uses_wrong_password())
-                        .map(|(index, _)| number + index),
-                );
+                wrong_passwords.extend(wrong(&cases, number));
                 number += cases.len();
                 groups.push((operation, credential));
             }

@@ -684,7 +684,7 @@ fn junit_suites_longer_than_a_chunk_are_whole_and_counted() {
         let elapsed = Duration::from_micros(100);
         outcome
             .passed
-            .push(2 * index + 1, &name, elapsed, &["response_schema"]);
+            .push(2 * index + 1, &name, elapsed, ["response_schema"], false);
     }
     outcome.passed.seal();
     let mut xml = Vec::new();

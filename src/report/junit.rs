@@ -70,7 +70,7 @@ pub fn write(outcome: &Outcome, secrets: &Secrets, sink: impl Write) -> std::io:
             figures.skipped,
         )?;
         let mut chunk = Vec::with_capacity(CHUNK);
-        for case in suite.cases(outcome, secrets)? {
+        for case in suite.cases(outcome, secrets, figures.skipped == 0)? {
             chunk.push(case?);
             if chunk.len() == CHUNK {
                 render(&suite.name(), std::mem::take(&mut chunk), &mut out)?;
@@ -170,18 +170,20 @@ impl Suite<'_> {
     }
 
     /// The suite's test cases, made one at a time: the passing exchanges read back from the
-    /// spool and the shown ones from memory, merged in run order.
+    /// spool and the shown ones from memory, merged in run order. A check suite that was not
+    /// `exercised` gets one skipped case saying so.
     fn cases<'s>(
         &'s self,
         outcome: &'s Outcome,
         secrets: &'s Secrets,
+        exercised: bool,
     ) -> std::io::Result<Box<dyn Iterator<Item = std::io::Result<TestCase>> + 's>> {
         let check = match self {
             Suite::Check(check) => *check,
             Suite::Scope(row) => return Ok(Box::new(std::iter::once(Ok(scope_case(row))))),
         };
         let classname = self.name();
-        if !exercised(outcome, check) {
+        if !exercised {
             let mut case = TestCaseBuilder::skipped_with_cause(
                 &format!("{}: not exercised", check.id),
                 "not-exercised",
@@ -222,15 +224,6 @@ impl Suite<'_> {
             return Some(Ok(case.build()));
         })))
     }
-}
-
-/// Whether `check` applied to any exchange of the run.
-fn exercised(outcome: &Outcome, check: &Check) -> bool {
-    outcome.passed.of_check(check.id).0 > 0
-        || outcome
-            .records
-            .iter()
-            .any(|record| record.verdicts.iter().any(|(id, _)| *id == check.id))
 }
 
 /// Now, in RFC 3339 (UTC), for the suites' `timestamp`.

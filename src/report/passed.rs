@@ -62,34 +62,20 @@ pub fn check_index(id: &str) -> Option<usize> {
 }
 
 impl Passed {
-    /// Records a passing exchange: its position in the run, its test name, its time and the
-    /// checks that applied to it.
-    pub fn push(&mut self, seq: u64, name: &str, elapsed: Duration, checks: &[&'static str]) {
-        self.push_exchange(seq, name, elapsed, checks, false);
-    }
-
-    /// Records a passing exchange that is a valid request the server's own policy refused.
-    pub fn push_policy_refusal(
+    /// Records a passing exchange: its position in the run, its test name, its time, the
+    /// checks that applied to it, and whether it is a valid request the server's own policy
+    /// refused.
+    pub fn push<'c>(
         &mut self,
         seq: u64,
         name: &str,
         elapsed: Duration,
-        checks: &[&'static str],
-    ) {
-        self.push_exchange(seq, name, elapsed, checks, true);
-    }
-
-    fn push_exchange(
-        &mut self,
-        seq: u64,
-        name: &str,
-        elapsed: Duration,
-        checks: &[&'static str],
+        checks: impl IntoIterator<Item = &'c str>,
         policy_refusal: bool,
     ) {
         self.policy_refusals += usize::from(policy_refusal);
         let mut bits = 0u64;
-        for index in checks.iter().filter_map(|id| check_index(id)) {
+        for index in checks.into_iter().filter_map(check_index) {
             bits |= 1 << index;
             if self.by_check.len() <= index {
                 self.by_check.resize(index + 1, Default::default());
@@ -248,13 +234,9 @@ mod tests {
             "c0001 Op [user] valid body",
             "c0001.1 Op [user] probe: ünïcode",
         ];
-        passed.push(
-            0,
-            names[0],
-            Duration::from_micros(90),
-            &["timeout", "server_error"],
-        );
-        passed.push_policy_refusal(3, names[1], Duration::from_micros(40), &["timeout"]);
+        let elapsed = Duration::from_micros(90);
+        passed.push(0, names[0], elapsed, ["timeout", "server_error"], false);
+        passed.push(3, names[1], Duration::from_micros(40), ["timeout"], true);
         passed.seal();
         assert_eq!(passed.len(), 2);
         assert_eq!(passed.policy_refusals(), 1);

@@ -252,12 +252,6 @@ pub async fn run(
     } = planned;
     let mut runner = Runner::new(spec, settings, Some(client), generator);
     runner.reserved = wrong_passwords;
-    // Whether each operation changes the account's password: its cases are sent one by one.
-    let stateful: Vec<bool> = spec
-        .operations
-        .iter()
-        .map(|operation| PasswordContract::detect(operation).is_some())
-        .collect();
     let concurrency = settings.concurrency.max(1);
     let mut ahead: VecDeque<Case> = VecDeque::new();
     let mut aborted = None;
@@ -288,7 +282,7 @@ pub async fn run(
         let width = if index == 0 {
             1
         } else {
-            batch_width(ahead.make_contiguous(), &stateful, concurrency)
+            batch_width(ahead.make_contiguous(), &runner.stateful, concurrency)
         };
         let batch: Vec<Case> = ahead.drain(..width).collect();
         let done = if let [case] = batch.as_slice() {
@@ -393,7 +387,10 @@ struct Runner<'a> {
     pacer: Pacer,
     scheme: Option<&'a str>,
     generator: Generator,
-    /// Exchanges with a failed verdict or a policy refusal, in full.
+    /// Whether each operation changes the account's password (by index): its cases are sent
+    /// one by one.
+    stateful: Vec<bool>,
+    /// Exchanges with a failed verdict, in full.
     records: Vec<Record>,
     /// Every other exchange, spooled.
     passed: Passed,
@@ -411,7 +408,7 @@ struct Runner<'a> {
     /// The account's password as far as the run knows; `None` once it is lost.
     password: Option<String>,
     /// The newest passwords the account may have had, oldest first (at most `HISTORY`).
-    history: std::collections::VecDeque<String>,
+    history: VecDeque<String>,
     /// Whether any request may have changed the password.
     changed: bool,
     transport_failures: usize,
@@ -455,6 +452,11 @@ impl<'a> Runner<'a> {
             pacer: Pacer::new(settings.rate_limit),
             scheme: scheme.map(|scheme| scheme.name.as_str()),
             generator,
+            stateful: spec
+                .operations
+                .iter()
+                .map(|operation| PasswordContract::detect(operation).is_some())
+                .collect(),
             records: Vec::new(),
             passed: Passed::default(),
             seq: 0,
@@ -1080,7 +1082,7 @@ impl<'a> Runner<'a> {
                     &case.credential,
                     status,
                     observation.allowed,
-                    PasswordContract::detect(operation).is_some(),
+                    self.stateful[case.operation],
                 );
             }
         } else {
@@ -1090,13 +1092,9 @@ impl<'a> Runner<'a> {
             // Reports count and time a passing exchange (a policy refusal too) but never show
             // it: it goes to the spool, so that a long run's memory does not grow with it.
             let name = crate::report::junit::case_name(id, &operation.id, &case.credential, label);
-            let checks: Vec<&'static str> = verdicts.iter().map(|(check, _)| *check).collect();
-            if policy_refusal {
-                self.passed
-                    .push_policy_refusal(seq, &name, exchange.elapsed, &checks);
-            } else {
-                self.passed.push(seq, &name, exchange.elapsed, &checks);
-            }
+            let checks = verdicts.iter().map(|(check, _)| *check);
+            self.passed
+                .push(seq, &name, exchange.elapsed, checks, policy_refusal);
             return;
         }
         self.records.push(Record {
