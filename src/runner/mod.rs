@@ -500,10 +500,31 @@ impl<'a> Runner<'a> {
     /// `sent` again with a refreshed token if its token was refused and could be refreshed,
     /// else `sent` itself.
     async fn retry_refreshed(&mut self, sent: Sent) -> Sent {
-        match (self.client, self.refresh_for(&sent).await) {
-            (Some(client), Some(request)) => self.pacer.send(client, request).await,
-            _ => sent,
+        let (Some(client), Some(request)) = (self.client, self.refresh_for(&sent).await) else {
+            return sent;
+        };
+        let retried = self.pacer.send(client, request).await;
+        // The answer to the new token says whether it works, as any other answer would.
+        if let Some(scope) = self.accepted_scope(&retried) {
+            self.unproven.remove(&scope);
         }
+        retried
+    }
+
+    /// The scope of the current token `sent` carried, if an answer came that did not refuse
+    /// it with 401.
+    fn accepted_scope(&self, sent: &Sent) -> Option<String> {
+        let status = sent.exchange.response.as_ref().ok()?.status;
+        let bearer = bearer_of(&sent.exchange.request)?;
+        (status != 401).then(|| self.scope_of(bearer))?
+    }
+
+    /// The scope whose current token is `bearer`.
+    fn scope_of(&self, bearer: &str) -> Option<String> {
+        self.tokens
+            .iter()
+            .find(|(_, token)| *token == bearer)
+            .map(|(scope, _)| scope.to_string())
     }
 
     /// Cases of operations that change no password, sent at the same time, then recorded (and
@@ -559,17 +580,8 @@ impl<'a> Runner<'a> {
         let status = sent.exchange.response.as_ref().ok()?.status;
         let oauth = self.settings.oauth.as_ref()?;
         let request = &sent.exchange.request;
-        let bearer = request
-            .headers
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case("authorization"))
-            .and_then(|(_, value)| value.strip_prefix("Bearer "))?;
-        let current = self
-            .tokens
-            .iter()
-            .find(|(_, token)| *token == bearer)
-            .map(|(scope, _)| scope.to_string());
-        let Some(scope) = current else {
+        let bearer = bearer_of(request)?;
+        let Some(scope) = self.scope_of(bearer) else {
             // Sent, with others at the same time, before its token was refreshed: once more
             // with the token that replaced it, without refreshing again.
             let scope = self.replaced.get(bearer).filter(|_| status == 401)?;
@@ -1190,6 +1202,15 @@ impl<'a> Runner<'a> {
             .map(|response| response.status)
             .map_err(|error| error.to_string())
     }
+}
+
+/// The bearer token `request` carries.
+fn bearer_of(request: &Request) -> Option<&str> {
+    request
+        .headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+        .and_then(|(_, value)| value.strip_prefix("Bearer "))
 }
 
 /// `request` with its bearer token replaced by `token`.
